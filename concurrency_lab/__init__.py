@@ -1,0 +1,73 @@
+"""concurrency_lab: see how Python threads and processes really behave.
+
+Import it once per notebook::
+
+    import concurrency_lab as cl
+
+Importing needs only the standard library and changes no global state (no
+start method, no plotting settings). The plotting and widget helpers load
+matplotlib and ipywidgets only when you first use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    LabError,
+    NotebookFunctionError,
+    UnpicklableError,
+    WorkerCrashedError,
+    WorkerError,
+    WorkerTimeoutError,
+)
+from .runners import (
+    KINDS,
+    START_METHODS,
+    MemoryDemo,
+    Run,
+    StartupResult,
+    available_start_methods,
+    default_start_method,
+    get_context,
+    measure_startup,
+    memory_isolation,
+    run_tasks,
+    start_join,
+    usable_cores,
+)
+from .tracing import Span, collect, record_span, span
+from .workloads import calibrate, cpu_bound, gil_releasing, io_bound, noop, sleep_then_return
+
+__version__ = "0.1.0"
+
+# Names served lazily from modules that import matplotlib / ipywidgets / IPython.
+_LAZY = {
+    "plot_timeline": "plots",
+    "plot_startup": "plots",
+    "plot_memory": "plots",
+    "timeline_explorer": "widgets",
+    "check_environment": "environment",
+    "EnvironmentReport": "environment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'concurrency_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext concurrency_lab``: adds the ``%%worker_module`` cell magic."""
+    from .magics import register
+
+    register(ipython)

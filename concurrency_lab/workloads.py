@@ -1,0 +1,213 @@
+"""Picklable work for threads and processes: CPU-bound, I/O-bound and GIL-releasing.
+
+Every task here is a plain module-level function, so ``spawn`` and
+``forkserver`` children can find it by name. Each returns a small value that
+depends only on its arguments, so a test can check that the work really ran.
+
+==================  =====================================  ====================
+task                what it does                           holds the GIL?
+==================  =====================================  ====================
+:func:`cpu_bound`   pure-Python integer arithmetic         yes, all the time
+:func:`io_bound`    sleeps, then a TCP round trip on       no, while it waits
+                    loopback (127.0.0.1)
+:func:`gil_releasing`  SHA-256 or zlib over 1 MiB blocks   no, inside the C code
+==================  =====================================  ====================
+
+:func:`calibrate` sizes a task to take about ``target_s`` on *this* machine, so
+notebooks stay quick on a slow laptop and meaningful on a fast one.
+Introduced in ``01-threads-and-processes.ipynb``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "UNIT_ITERATIONS",
+    "calibrate",
+    "cpu_bound",
+    "gil_releasing",
+    "io_bound",
+    "noop",
+    "sleep_then_return",
+]
+
+#: Loop iterations in one work unit of :func:`cpu_bound` (about 1 ms on a 2020s laptop).
+UNIT_ITERATIONS = 20_000
+_BLOCK = 1 << 20  # 1 MiB: one work unit of gil_releasing
+_block_cache: dict[int, bytes] = {}
+
+
+def _check_units(units: object, name: str = "units") -> int:
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise TypeError(
+            f"'{name}' must be a whole number of work units (got {units!r} of type "
+            f"{type(units).__name__}). Try calibrate(...) to pick one."
+        )
+    if units < 0:
+        raise ValueError(f"'{name}' must be >= 0 (got {units}).")
+    return units
+
+
+def cpu_bound(units: int) -> int:
+    """Pure-Python arithmetic: holds the GIL for the whole run.
+
+    One unit is :data:`UNIT_ITERATIONS` loop iterations. Returns a checksum that
+    depends only on ``units``, so results can be checked.
+
+    >>> cpu_bound(0)
+    0
+    >>> cpu_bound(2) == cpu_bound(2)
+    True
+
+    Raises:
+        TypeError: ``units`` is not an int.
+        ValueError: ``units`` is negative.
+    """
+    units = _check_units(units)
+    total = 0
+    for _ in range(units):
+        x = 0
+        for i in range(UNIT_ITERATIONS):
+            x = (x + i * i) % 1_000_003
+        total = (total + x) % 1_000_003
+    return total
+
+
+def io_bound(wait_s: float = 0.05, *, round_trips: int = 1) -> float:
+    """Wait like a program waiting on a network: ``time.sleep``, then TCP round trips.
+
+    The round trips go over a real TCP connection on 127.0.0.1 that this call
+    opens and closes, so nothing leaves the machine. While sleeping or waiting on
+    the socket, the thread does not hold the GIL. Returns the seconds it took.
+
+    >>> io_bound(0.0) >= 0.0
+    True
+
+    Raises:
+        ValueError: ``wait_s`` is negative or ``round_trips`` < 0.
+    """
+    if not isinstance(wait_s, (int, float)) or isinstance(wait_s, bool) or wait_s < 0:
+        raise ValueError(f"'wait_s' must be a number of seconds >= 0 (got {wait_s!r}).")
+    round_trips = _check_units(round_trips, "round_trips")
+    start = time.perf_counter()
+    time.sleep(wait_s)
+    if round_trips:
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            with socket.create_connection(server.getsockname(), timeout=5) as client:
+                conn, _ = server.accept()
+                with conn:
+                    conn.settimeout(5)
+                    for _ in range(round_trips):
+                        client.sendall(b"ping")
+                        conn.sendall(_recv_exactly(conn, 4))
+                        _recv_exactly(client, 4)
+    return time.perf_counter() - start
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the loopback peer closed the connection early")
+        data += chunk
+    return data
+
+
+def _block(seed: int = 0) -> bytes:
+    block = _block_cache.get(seed)
+    if block is None:
+        block = _block_cache[seed] = hashlib.shake_256(f"concurrency_lab-{seed}".encode()).digest(
+            _BLOCK
+        )
+    return block
+
+
+def gil_releasing(units: int, *, algorithm: str = "sha256") -> str:
+    """Hash or compress ``units`` MiB in C code that releases the GIL while it works.
+
+    ``algorithm`` is ``"sha256"`` (hashlib releases the GIL for buffers over
+    2 KiB) or ``"zlib"`` (``zlib.compress`` releases it too). Returns a hex digest
+    that depends only on the arguments.
+
+    >>> gil_releasing(1) == gil_releasing(1)
+    True
+
+    Raises:
+        ValueError: unknown ``algorithm``.
+    """
+    units = _check_units(units)
+    block = _block()
+    if algorithm == "sha256":
+        h = hashlib.sha256()
+        for _ in range(units):
+            h.update(block)
+        return h.hexdigest()
+    if algorithm == "zlib":
+        crc = 0
+        for _ in range(units):
+            crc = zlib.crc32(zlib.compress(block, 1), crc)
+        return f"{crc:08x}"
+    raise ValueError(f"'algorithm' must be 'sha256' or 'zlib' (got {algorithm!r}).")
+
+
+def noop() -> None:
+    """Do nothing: measures the bare cost of starting and joining a worker.
+
+    >>> noop() is None
+    True
+    """
+
+
+def sleep_then_return(value: Any, wait_s: float = 0.01) -> Any:
+    """Sleep ``wait_s`` seconds, then return ``value`` unchanged.
+
+    >>> sleep_then_return("done", 0)
+    'done'
+    """
+    time.sleep(wait_s)
+    return value
+
+
+def calibrate(
+    workload: Callable[..., Any], target_s: float = 0.1, *, max_units: int = 1_000_000
+) -> int:
+    """Return how many work units make ``workload`` take about ``target_s`` here.
+
+    Works for :func:`cpu_bound` and :func:`gil_releasing` (anything that takes
+    a unit count as its first argument). It times one unit, doubles until a
+    measurement is long enough to trust (20 ms), then scales. The answer is at
+    least 1.
+
+    >>> units = calibrate(cpu_bound, 0.02)
+    >>> units >= 1
+    True
+
+    Raises:
+        ValueError: ``target_s`` is not positive, or the workload is
+            :func:`io_bound` (its argument already is a time: pass ``target_s``).
+    """
+    if not isinstance(target_s, (int, float)) or target_s <= 0:
+        raise ValueError(f"'target_s' must be a positive number of seconds (got {target_s!r}).")
+    if workload is io_bound:
+        raise ValueError(
+            "io_bound is already sized in seconds: call io_bound(wait_s=target_s) instead."
+        )
+    workload(1)  # warm up: caches, first-call costs
+    units, elapsed = 1, 0.0
+    while units <= max_units:
+        start = time.perf_counter()
+        workload(units)
+        elapsed = time.perf_counter() - start
+        if elapsed >= 0.02 or elapsed >= target_s:
+            break
+        units *= 2
+    per_unit = max(elapsed, 1e-9) / units
+    return max(1, min(max_units, math.floor(target_s / per_unit + 0.5)))
