@@ -42,14 +42,22 @@ from .workloads import calibrate, cpu_bound, gil_releasing, io_bound, noop, slee
 
 __version__ = "0.1.0"
 
-# Names served lazily from modules that import matplotlib / ipywidgets / IPython.
+# Names served lazily: loaded on first use, so ``import concurrency_lab`` stays light.
+# Each value is the submodule that defines the name.
 _LAZY = {
+    # --- foundation (issue 2)
     "plot_timeline": "plots",
     "plot_startup": "plots",
     "plot_memory": "plots",
     "timeline_explorer": "widgets",
     "check_environment": "environment",
     "EnvironmentReport": "environment",
+    "check": "check",
+    # --- scaling and GIL (issue 3)
+    # --- races (issue 4)
+    # --- deadlocks (issue 5)
+    # --- IPC (issue 6)
+    # --- choosing a model, common problems (issue 7)
 }
 
 
@@ -57,7 +65,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'concurrency_lab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    mod = importlib.import_module(f".{module}", __name__)
+    value = mod if module == name else getattr(mod, name)
     globals()[name] = value
     return value
 

@@ -1,0 +1,18 @@
+"""Self-checks for the exercises: each replies with a specific hint, never just "wrong".
+
+Every check returns a :class:`Feedback` (``ok`` plus a message) and shows it nicely
+in a notebook. Solutions live apart, in ``notebooks/solutions/``.
+"""
+
+from __future__ import annotations
+
+from ._base import Feedback
+
+# --- foundation (issue 2)
+__all__ = ["Feedback"]
+# --- 01 threads and processes (issue 2): add imports and names below
+# --- 02/03 GIL and scaling (issue 3): add imports and names below
+# --- 04 races (issue 4): add imports and names below
+# --- 05 deadlocks (issue 5): add imports and names below
+# --- 06 IPC (issue 6): add imports and names below
+# --- 07/08 choosing, problems (issue 7): add imports and names below

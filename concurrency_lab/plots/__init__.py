@@ -1,0 +1,20 @@
+"""Every matplotlib figure of the course: data in, ``Figure`` out.
+
+Each ``plot_*(result, ax=None)`` draws a result object that a measuring function
+returned; it never runs work itself. Without ``ax`` it makes a new figure and
+returns it (so it shows once, as the cell's result); with ``ax`` it draws there
+and returns ``ax.figure``. Importing this module imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from ._base import new_axes, worker_colors
+from .timeline import plot_memory, plot_startup, plot_timeline
+
+# --- foundation (issue 2)
+__all__ = ["new_axes", "plot_memory", "plot_startup", "plot_timeline", "worker_colors"]
+# --- scaling and GIL (issue 3): add imports and names below
+# --- races (issue 4): add imports and names below
+# --- deadlocks (issue 5): add imports and names below
+# --- IPC (issue 6): add imports and names below
+# --- choosing a model (issue 7): add imports and names below

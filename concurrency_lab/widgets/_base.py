@@ -1,0 +1,47 @@
+"""Shared widget plumbing: a run button whose errors land in an Output, never lost."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+
+from ..errors import LabError
+
+__all__ = ["run_button", "safe_callback"]
+
+
+def safe_callback(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a widget callback so an exception is shown in ``out`` instead of vanishing.
+
+    Lab errors (bad settings, a worker that failed) show their friendly message only;
+    anything else shows its traceback, which is a bug worth reporting.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (LabError, ValueError, TypeError) as exc:
+            with out:
+                print(f"⚠ {type(exc).__name__}: {exc}")
+        except Exception:
+            with out:
+                traceback.print_exc()
+        return None
+
+    return wrapper
+
+
+def run_button(description: str = "Run", *, tooltip: str = "") -> W.Button:
+    """The standard 'run the experiment' button."""
+    return W.Button(
+        description=description,
+        button_style="primary",
+        icon="play",
+        tooltip=tooltip or description,
+        layout=W.Layout(width="auto"),
+    )
