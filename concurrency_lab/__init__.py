@@ -38,7 +38,17 @@ from .runners import (
     usable_cores,
 )
 from .tracing import Span, collect, record_span, span
-from .workloads import calibrate, cpu_bound, gil_releasing, io_bound, noop, sleep_then_return
+from .workloads import (
+    calibrate,
+    cpu_bound,
+    die_by_signal,
+    exit_abruptly,
+    gil_releasing,
+    io_bound,
+    noop,
+    raise_error,
+    sleep_then_return,
+)
 
 __version__ = "0.1.0"
 

@@ -51,7 +51,7 @@ from .errors import (
     WorkerTimeoutError,
 )
 from .tracing import Recorder, Span
-from .workloads import cpu_bound, noop, sleep_then_return
+from .workloads import noop
 
 __all__ = [
     "KINDS",
@@ -135,7 +135,10 @@ def default_start_method() -> str:
     >>> default_start_method() in START_METHODS
     True
     """
-    return multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    return (
+        multiprocessing.get_start_method(allow_none=True)
+        or multiprocessing.get_all_start_methods()[0]
+    )
 
 
 def get_context(start_method: str | None = None) -> BaseContext:
@@ -250,15 +253,23 @@ def _check_can_send(obj: object, what: str, start_method: str) -> None:
     try:
         pickle.dumps(obj)
     except Exception as exc:
+        if callable(obj):
+            fix = (
+                "Fix: define the function with 'def' at the top level of a .py module (in a "
+                "notebook: '%%worker_module', see lesson 01) and pass it by name."
+            )
+        else:
+            fix = (
+                "Fix: pass plain data (numbers, strings, lists, dicts, arrays) and create locks, "
+                "files or connections inside the worker instead."
+            )
+        shown = _describe(obj) if callable(obj) else type(obj).__name__
         raise UnpicklableError(
-            f"{what} {_describe(obj)!r} cannot be sent to a process: pickle failed with "
+            f"{what} {shown!r} cannot be sent to a process: pickle failed with "
             f"{type(exc).__name__}: {exc}.\n"
             f"Why: a child process gets its own copy of everything it needs, made with pickle. "
             f"Lambdas, functions defined inside other functions, locks, open files and sockets "
-            f"cannot be pickled.\n"
-            f"Fix: define the function with 'def' at the top level of a .py module (see "
-            f"'%%worker_module'), and pass plain data (numbers, strings, lists, dicts, arrays) "
-            f"as arguments."
+            f"cannot be pickled.\n{fix}"
         ) from None
 
 
@@ -543,7 +554,8 @@ def start_join(
 
     Args:
         target: a function; for processes under ``spawn``/``forkserver`` it must
-            live in an importable module (see :class:`~concurrency_lab.errors.NotebookFunctionError`).
+            live in an importable module (see
+            :class:`~concurrency_lab.errors.NotebookFunctionError`).
         n_workers: how many threads or processes to start.
         kind: ``"thread"`` or ``"process"``.
         start_method: for processes, ``"fork"``, ``"spawn"``, ``"forkserver"`` or
@@ -847,7 +859,9 @@ def run_tasks(
     if kind == "process":
         assert method is not None
         _check_can_send(workload, "workload", method)
-        _check_can_send(task_list, "tasks", method)
+        for i, task_args in enumerate(task_list):
+            for a in task_args:
+                _check_can_send(a, f"task {i}: argument", method)
     bar = _progress_bar(len(task_list), f"{kind}s") if progress else None
     try:
         if kind == "thread":
@@ -863,9 +877,7 @@ def _progress_bar(total: int, unit: str) -> Any:
     try:
         from tqdm.auto import tqdm
     except ImportError as exc:  # pragma: no cover - tqdm is in the lab extra
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'concurrency_lab[lab]'"
-        ) from exc
+        raise ImportError("progress=True needs tqdm: pip install 'concurrency_lab[lab]'") from exc
     return tqdm(total=total, desc="tasks", leave=False)
 
 
@@ -888,21 +900,25 @@ def _collect(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise on_timeout(sorted(index[f] for f in pending))
-        done, pending = cf.wait(pending, timeout=min(0.05, remaining), return_when=cf.FIRST_COMPLETED)
+        done, pending = cf.wait(
+            pending, timeout=min(0.05, remaining), return_when=cf.FIRST_COMPLETED
+        )
         poll()
         for f in sorted(done, key=index.__getitem__):
             i = index[f]
             try:
                 status, payload, raw, ident, output = f.result()
             except cf.process.BrokenProcessPool:
-                raise on_broken(sorted(index[g] for g in pending | {f} if not g.done() or g is f)) from None
+                raise on_broken(
+                    sorted(index[g] for g in pending | {f} if not g.done() or g is f)
+                ) from None
             worker = worker_of(ident)
             if echo_output:
                 for line in output.splitlines():
                     _print_labelled(worker, line)
-            spans.extend(
-                Span(worker, ident[0], ident[1], f"task {i}: {label}", s, e) for label, s, e in raw
-            )
+            *inner, (_, t_start, t_end) = raw  # the last span recorded is the whole task
+            spans.extend(Span(worker, ident[0], ident[1], label, s, e) for label, s, e in inner)
+            spans.append(Span(worker, ident[0], ident[1], f"task {i}", t_start, t_end))
             if status == "error":
                 exc_type, message, tb = payload
                 raise _worker_error(f"{worker} (task {i})", exc_type, message, tb)
@@ -1078,7 +1094,11 @@ class MemoryDemo:
 
 
 def memory_isolation(
-    *, kind: str = "thread", n_workers: int = 2, start_method: str | None = None, timeout_s: float = 30
+    *,
+    kind: str = "thread",
+    n_workers: int = 2,
+    start_method: str | None = None,
+    timeout_s: float = 30,
 ) -> MemoryDemo:
     """Workers each append to a list in the parent's memory; does the parent see it?
 

@@ -32,9 +32,12 @@ __all__ = [
     "UNIT_ITERATIONS",
     "calibrate",
     "cpu_bound",
+    "die_by_signal",
+    "exit_abruptly",
     "gil_releasing",
     "io_bound",
     "noop",
+    "raise_error",
     "sleep_then_return",
 ]
 
@@ -211,3 +214,34 @@ def calibrate(
         units *= 2
     per_unit = max(elapsed, 1e-9) / units
     return max(1, min(max_units, math.floor(target_s / per_unit + 0.5)))
+
+
+# --------------------------------------------------------------------------- faulty workers
+# Tasks that fail on purpose, for the lessons (and tests) on what goes wrong.
+
+
+def raise_error(message: str = "something went wrong") -> None:
+    """Raise ``RuntimeError(message)``: a worker whose code has a bug.
+
+    >>> raise_error("oops")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: oops
+    """
+    raise RuntimeError(message)
+
+
+def exit_abruptly(exitcode: int = 3) -> None:
+    """End the whole process at once with ``os._exit`` (no clean-up, no result sent back)."""
+    import os
+
+    os._exit(exitcode)
+
+
+def die_by_signal(signum: int | None = None) -> None:
+    """Kill the current process with a signal (default ``SIGKILL``), like the OOM killer would."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signum if signum is not None else signal.SIGKILL)
+    time.sleep(5)  # the signal arrives asynchronously

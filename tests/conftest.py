@@ -1,4 +1,4 @@
-"""Shared fixtures: every test must leave no child process, shared-memory segment or thread behind."""
+"""Shared fixtures: a test must leave no child process, shared-memory segment or thread behind."""
 
 from __future__ import annotations
 

@@ -11,6 +11,9 @@ from ._base import Feedback
 # --- foundation (issue 2)
 __all__ = ["Feedback"]
 # --- 01 threads and processes (issue 2): add imports and names below
+from .threads import check_fastest_to_start, check_runs_in_spawn, check_start_then_join
+
+__all__ += ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_join"]
 # --- 02/03 GIL and scaling (issue 3): add imports and names below
 # --- 04 races (issue 4): add imports and names below
 # --- 05 deadlocks (issue 5): add imports and names below

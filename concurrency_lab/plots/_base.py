@@ -11,7 +11,9 @@ from matplotlib.figure import Figure
 __all__ = ["new_axes", "worker_colors"]
 
 
-def new_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 3.5)) -> tuple[Figure, Axes]:
+def new_axes(
+    ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 3.5)
+) -> tuple[Figure, Axes]:
     """Return ``(figure, axes)``: ``ax`` and its figure, or a fresh figure.
 
     A fresh figure is detached from pyplot (closed), so a notebook shows it once,
