@@ -48,6 +48,7 @@ from .workloads import (
     noop,
     raise_error,
     sleep_then_return,
+    whoami,
 )
 
 __version__ = "0.1.0"

@@ -28,7 +28,7 @@ from typing import Any
 
 __all__ = ["register", "write_worker_module"]
 
-_HEADER = "# Written by concurrency_lab's %%worker_module cell magic: edit the cell, not this file.\n"
+_HEADER = "# Written by the %%worker_module cell magic: edit the cell, not this file.\n"
 
 
 def write_worker_module(

@@ -39,6 +39,7 @@ __all__ = [
     "noop",
     "raise_error",
     "sleep_then_return",
+    "whoami",
 ]
 
 #: Loop iterations in one work unit of :func:`cpu_bound` (about 1 ms on a 2020s laptop).
@@ -177,6 +178,21 @@ def sleep_then_return(value: Any, wait_s: float = 0.01) -> Any:
     """
     time.sleep(wait_s)
     return value
+
+
+def whoami(wait_s: float = 0.0) -> tuple[int, str]:
+    """Print and return where this code runs: its process id and its thread's name.
+
+    >>> pid, thread = whoami()  # doctest: +ELLIPSIS
+    running in process ..., thread MainThread
+    """
+    import os
+    import threading
+
+    pid, thread = os.getpid(), threading.current_thread().name
+    print(f"running in process {pid}, thread {thread}")
+    time.sleep(wait_s)
+    return pid, thread
 
 
 def calibrate(
