@@ -47,9 +47,10 @@ from .runners import (
     get_context,
     usable_cores,
 )
-from .workloads import calibrate, cpu_bound, io_bound
+from .workloads import calibrate, cpu_bound, gil_releasing, io_bound
 
 __all__ = [
+    "SCALING_WORKLOADS",
     "ArgumentCost",
     "GranularityResult",
     "PoolStartup",
@@ -63,6 +64,7 @@ __all__ = [
     "measure_granularity",
     "measure_pool_startup",
     "measure_scaling",
+    "scaling_experiment",
     "speedup",
     "spin",
     "split_work",
@@ -647,7 +649,10 @@ def _progress(progress: bool | Callable[[int, int], None], total: int) -> tuple[
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc="measuring", leave=False)
+        class _Bar(tqdm):  # type: ignore[misc, valid-type]
+            monitor_interval = 0  # no tqdm monitor thread left running after the bar
+
+        bar = _Bar(total=total, desc="measuring", leave=False)
 
         def report(done: int) -> None:
             bar.n = done
@@ -655,6 +660,73 @@ def _progress(progress: bool | Callable[[int, int], None], total: int) -> tuple[
 
         return bar, report
     return None, lambda done: None
+
+
+#: The workloads the scaling explorer offers: key -> (label, function).
+SCALING_WORKLOADS: dict[str, tuple[str, Callable[[int], Any]]] = {
+    "cpu": ("pure-Python CPU", cpu_bound),
+    "c": ("GIL-releasing C (sha256)", gil_releasing),
+    "io": ("I/O (waiting)", io_wait),
+}
+_units_cache: dict[tuple[str, float], int] = {}
+
+
+def scaling_experiment(
+    *,
+    workload: str = "cpu",
+    max_workers: int | None = None,
+    kinds: Sequence[str] = ("thread", "process"),
+    start_method: str | None = None,
+    size_s: float = 0.05,
+    repeats: int = 3,
+    progress: bool | Callable[[int, int], None] = False,
+) -> ScalingResult:
+    """The sweep behind :func:`concurrency_lab.scaling_explorer`, callable without widgets.
+
+    Sizes the work to take about ``size_s`` serially here (measured once per
+    workload and size, then remembered), and sweeps :func:`worker_counts` up to
+    ``max_workers`` (default: the usable cores, at least 2).
+
+    >>> r = scaling_experiment(workload="io", max_workers=2, kinds=("thread",), size_s=0.01,
+    ...                        repeats=1)
+    >>> r.n_workers
+    (1, 2)
+
+    Args:
+        workload: ``"cpu"``, ``"c"`` (GIL-releasing C) or ``"io"``.
+        max_workers: the largest worker count in the sweep.
+        kinds, start_method, repeats, progress: as for :func:`measure_scaling`.
+        size_s: about how long all the work takes on one worker, in seconds.
+
+    Raises:
+        ValueError: unknown workload, or a bad size.
+    """
+    if workload not in SCALING_WORKLOADS:
+        raise ValueError(
+            f"'workload' must be one of {', '.join(map(repr, SCALING_WORKLOADS))} "
+            f"(got {workload!r})."
+        )
+    if isinstance(size_s, bool) or not isinstance(size_s, (int, float)) or not 0 < size_s <= 10:
+        raise ValueError(f"'size_s' must be above 0 and at most 10 seconds (got {size_s!r}).")
+    fn = SCALING_WORKLOADS[workload][1]
+    if workload == "io":
+        units = max(1, round(size_s / IO_UNIT_S))
+    else:
+        key = (workload, float(size_s))
+        if key not in _units_cache:
+            _units_cache[key] = calibrate(fn, size_s)
+        units = _units_cache[key]
+    if max_workers is None:
+        max_workers = max(2, usable_cores())
+    return measure_scaling(
+        fn,
+        kinds=kinds,
+        n_workers=worker_counts(max_workers),
+        total_work=units,
+        start_method=start_method,
+        repeats=repeats,
+        progress=progress,
+    )
 
 
 # --------------------------------------------------------------------------- overheads

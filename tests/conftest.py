@@ -12,6 +12,8 @@ import pytest
 # Long-lived helpers that multiprocessing keeps on purpose, one per parent process.
 _SINGLETON_HELPERS = ("forkserver", "resource_tracker")
 _GRACE_S = 5.0
+# Threads that libraries start once and keep for the life of the process.
+_SINGLETON_THREADS = ("IPythonHistorySavingThread",)
 
 
 def _children() -> dict[int, str]:
@@ -37,7 +39,7 @@ def _shm() -> set[str]:
 
 
 def _threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.is_alive()}
+    return {t for t in threading.enumerate() if t.is_alive() and t.name not in _SINGLETON_THREADS}
 
 
 @pytest.fixture(autouse=True)

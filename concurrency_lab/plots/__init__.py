@@ -14,6 +14,10 @@ from .timeline import plot_memory, plot_startup, plot_timeline
 # --- foundation (issue 2)
 __all__ = ["new_axes", "plot_memory", "plot_startup", "plot_timeline", "worker_colors"]
 # --- scaling and GIL (issue 3): add imports and names below
+from .gil import plot_handoff, plot_probe_latency
+from .scaling import plot_scaling
+
+__all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling"]
 # --- races (issue 4): add imports and names below
 # --- deadlocks (issue 5): add imports and names below
 # --- IPC (issue 6): add imports and names below

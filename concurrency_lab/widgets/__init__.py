@@ -8,13 +8,19 @@ into an ``Output``, and their errors are shown there too.
 
 from __future__ import annotations
 
-from ._base import run_button, safe_callback
+from ._base import run_button, safe_callback, show_in
 from .timeline import timeline_explorer
 
 # --- foundation (issue 2)
-__all__ = ["run_button", "safe_callback", "timeline_explorer"]
+__all__ = ["run_button", "safe_callback", "show_in", "timeline_explorer"]
 # --- scaling and GIL (issue 3): add imports and names below
+from .scaling import CpuMeter, gil_explorer, scaling_explorer
+
+__all__ += ["CpuMeter", "gil_explorer", "scaling_explorer"]
 # --- races (issue 4): add imports and names below
+from .races import SchedulerGame, scheduler_game  # noqa: E402
+
+__all__ += ["SchedulerGame", "scheduler_game"]
 # --- deadlocks (issue 5): add imports and names below
 # --- IPC (issue 6): add imports and names below
 # --- choosing a model (issue 7): add imports and names below

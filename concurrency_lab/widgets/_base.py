@@ -11,7 +11,22 @@ import ipywidgets as W
 
 from ..errors import LabError
 
-__all__ = ["run_button", "safe_callback"]
+__all__ = ["run_button", "safe_callback", "show_in"]
+
+
+def show_in(out: W.Output, *objects: Any, clear: bool = True) -> None:
+    """Replace what ``out`` shows with ``objects`` (figures, text, anything displayable).
+
+    Unlike ``with out: display(...)``, this also works when no kernel is running
+    (tests drive the widgets headless), and it never lands in another cell.
+    """
+    if clear:
+        out.outputs = ()
+    for obj in objects:
+        if isinstance(obj, str):
+            out.append_stdout(obj if obj.endswith("\n") else obj + "\n")
+        else:
+            out.append_display_data(obj)
 
 
 def safe_callback(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,11 +41,9 @@ def safe_callback(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (LabError, ValueError, TypeError) as exc:
-            with out:
-                print(f"⚠ {type(exc).__name__}: {exc}")
+            out.append_stderr(f"⚠ {type(exc).__name__}: {exc}\n")
         except Exception:
-            with out:
-                traceback.print_exc()
+            out.append_stderr(traceback.format_exc())
         return None
 
     return wrapper

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as W
-from IPython.display import display
 
 from .. import runners, workloads
 from ..plots.timeline import plot_timeline
-from ._base import run_button, safe_callback
+from ._base import run_button, safe_callback, show_in
 
 __all__ = ["TIMELINE_WORKLOADS", "run_timeline_experiment", "timeline_explorer"]
 
@@ -84,10 +83,7 @@ def timeline_explorer(*, n_workers: int = 2, kind: str = "thread") -> W.VBox:
             kind=kind_w.value,
             start_method=method.value,
         )
-        fig = plot_timeline(run)
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        show_in(out, plot_timeline(run))
         status.value = f"{run.n_workers} {run.kind}(s) finished in {run.elapsed_s * 1e3:.1f} ms"
 
     callback = safe_callback(out, update)
