@@ -101,6 +101,29 @@ _LAZY = {
     # --- races (issue 4)
     # --- deadlocks (issue 5)
     # --- IPC (issue 6)
+    "ipc": "ipc",
+    "IPCDemo": "ipc",
+    "IPCResult": "ipc",
+    "PipelineResult": "ipc",
+    "pipe_demo": "ipc",
+    "queue_demo": "ipc",
+    "thread_queue_demo": "ipc",
+    "manager_demo": "ipc",
+    "proxy_cost": "ipc",
+    "counter_demo": "ipc",
+    "shared_memory_demo": "ipc",
+    "shareable_list_demo": "ipc",
+    "shm_child_sum": "ipc",
+    "queue_square_worker": "ipc",
+    "join_before_drain": "ipc",
+    "qsize_available": "ipc",
+    "measure_ipc": "ipc",
+    "run_pipeline": "ipc",
+    "plot_ipc": "plots",
+    "plot_pipeline": "plots",
+    "plot_queue_depth": "plots",
+    "ipc_explorer": "widgets",
+    "pipeline_explorer": "widgets",
     # --- choosing a model, common problems (issue 7)
 }
 

@@ -18,4 +18,7 @@ __all__ += ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_j
 # --- 04 races (issue 4): add imports and names below
 # --- 05 deadlocks (issue 5): add imports and names below
 # --- 06 IPC (issue 6): add imports and names below
+from .ipc import check_fastest_small, check_queue_workers, check_shared_memory_freed  # noqa: E402
+
+__all__ += ["check_fastest_small", "check_queue_workers", "check_shared_memory_freed"]
 # --- 07/08 choosing, problems (issue 7): add imports and names below

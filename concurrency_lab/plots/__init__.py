@@ -21,4 +21,7 @@ __all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling"]
 # --- races (issue 4): add imports and names below
 # --- deadlocks (issue 5): add imports and names below
 # --- IPC (issue 6): add imports and names below
+from .ipc import plot_ipc, plot_pipeline, plot_queue_depth  # noqa: E402
+
+__all__ += ["plot_ipc", "plot_pipeline", "plot_queue_depth"]
 # --- choosing a model (issue 7): add imports and names below

@@ -23,4 +23,7 @@ from .races import SchedulerGame, scheduler_game  # noqa: E402
 __all__ += ["SchedulerGame", "scheduler_game"]
 # --- deadlocks (issue 5): add imports and names below
 # --- IPC (issue 6): add imports and names below
+from .ipc import ipc_explorer, pipeline_explorer  # noqa: E402
+
+__all__ += ["ipc_explorer", "pipeline_explorer"]
 # --- choosing a model (issue 7): add imports and names below
