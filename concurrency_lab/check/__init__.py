@@ -16,6 +16,13 @@ from .threads import check_fastest_to_start, check_runs_in_spawn, check_start_th
 __all__ += ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_join"]
 # --- 02/03 GIL and scaling (issue 3): add imports and names below
 # --- 04 races (issue 4): add imports and names below
+from .races import (  # noqa: E402
+    bounded_buffer_is_correct,
+    counter_is_correct,
+    counter_program_is_correct,
+)
+
+__all__ += ["bounded_buffer_is_correct", "counter_is_correct", "counter_program_is_correct"]
 # --- 05 deadlocks (issue 5): add imports and names below
 # --- 06 IPC (issue 6): add imports and names below
 from .ipc import check_fastest_small, check_queue_workers, check_shared_memory_freed  # noqa: E402

@@ -19,6 +19,9 @@ from .scaling import plot_scaling
 
 __all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling"]
 # --- races (issue 4): add imports and names below
+from .races import plot_interleavings, plot_lost_updates  # noqa: E402
+
+__all__ += ["plot_interleavings", "plot_lost_updates"]
 # --- deadlocks (issue 5): add imports and names below
 # --- IPC (issue 6): add imports and names below
 from .ipc import plot_ipc, plot_pipeline, plot_queue_depth  # noqa: E402

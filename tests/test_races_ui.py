@@ -1,0 +1,153 @@
+"""Lesson 04's widget (clicked headless), plots and self-checks."""
+
+from __future__ import annotations
+
+import collections
+import threading
+
+import pytest
+
+import concurrency_lab as cl
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("matplotlib")
+
+
+def _click(game, thread):
+    game.step_buttons[thread].click()
+
+
+def test_game_lost_update_by_clicks():
+    game = cl.scheduler_game("lost update")
+    assert [b.description for b in game.step_buttons] == ["step T1", "step T2"]
+    assert game.undo_button.disabled
+    for t in (0, 1, 0, 0, 1, 1):
+        _click(game, t)
+    assert game.scheduler.outcome == "counter=1"
+    assert "Race!" in game.message.value
+    assert all(b.disabled for b in game.step_buttons)
+    game.undo_button.click()
+    assert game.scheduler.outcome is None and not game.step_buttons[1].disabled
+    game.reset_button.click()
+    assert game.scheduler.schedule == ()
+    assert "counter</b> = 0" in game.board.value
+
+
+def test_game_levels_reach_their_outcomes():
+    game = cl.scheduler_game("lost update")
+    game.level_picker.value = "two locks deadlock"
+    assert [b.description for b in game.step_buttons] == ["step T1", "step T2"]
+    _click(game, 0)
+    _click(game, 1)
+    assert game.scheduler.status == "deadlock"
+    assert "Deadlock!" in game.message.value
+    game.level_picker.value = "a lock fixes it"
+    _click(game, 0)
+    assert game.step_buttons[1].disabled  # blocked on the lock
+    for _ in range(4):
+        _click(game, 0)
+    for _ in range(5):
+        _click(game, 1)
+    assert game.scheduler.outcome == "counter=2" and not game.scheduler.is_race
+    game.level_picker.value = "missed wake-up"
+    assert [b.description for b in game.step_buttons] == ["step consumer", "step producer"]
+    _click(game, 0)  # consumer reads ready=0
+    for _ in range(4):
+        _click(game, 1)  # producer sets ready, signals nobody
+    for _ in range(3):
+        _click(game, 0)  # consumer jumps? no: it takes L and waits
+    assert game.scheduler.status == "deadlock"
+    game.level_picker.value = "check-then-act"
+    for t in (0, 1, 0, 1, 0, 1, 0, 1):
+        _click(game, t)
+    assert game.scheduler.outcome == "seat_free=0, booked_1=1, booked_2=1"
+    assert game.scheduler.is_race
+
+
+def test_game_with_custom_program_and_bad_input():
+    p = cl.program([("store", "x", 1)], shared={"x": 0})
+    game = cl.scheduler_game(p)
+    assert game.level_picker is None
+    _click(game, 0)
+    assert game.scheduler.outcome == "x=1"
+    with pytest.raises(ValueError, match="'name' must be one of"):
+        cl.scheduler_game("nope")
+    with pytest.raises(TypeError, match="'prog' must be a level name"):
+        cl.scheduler_game(3)
+
+
+def test_plots_return_figures():
+    from matplotlib.figure import Figure
+
+    r = cl.lost_updates(how="locked", n_increments=1_000, n_runs=2)
+    assert isinstance(cl.plot_lost_updates([r, r]), Figure)
+    assert isinstance(cl.plot_interleavings(cl.interleavings("missed wake-up")), Figure)
+    with pytest.raises(TypeError, match=r"cl\.interleavings"):
+        cl.plot_interleavings(r)
+
+
+# --------------------------------------------------------------------------- self-checks
+
+
+def _unsafe(counter, n):
+    for _ in range(n):
+        counter.value += 1
+
+
+def _safe(counter, n):
+    for _ in range(n):
+        with counter.lock:
+            counter.value += 1
+
+
+def test_counter_check():
+    bad = cl.check.counter_is_correct(_unsafe)
+    assert not bad.ok and "with counter.lock: counter.value += 1" in bad.message
+    good = cl.check.counter_is_correct(_safe, n_increments=20_000, n_runs=2)
+    assert good.ok
+    none = cl.check.counter_is_correct(lambda c, n: None, n_runs=1)
+    assert not none.ok and "stayed at 0" in none.message
+
+
+def test_counter_program_check():
+    inc = [("load", "counter", "tmp"), ("add", "tmp", 1), ("store", "counter", "tmp")]
+    bad = cl.check.counter_program_is_correct(cl.program(inc, inc, shared={"counter": 0}))
+    assert not bad.ok and "18 of 20 schedules still end with counter=1" in bad.message
+    half = [("acquire", "lock"), *inc]
+    stuck = cl.check.counter_program_is_correct(cl.program(half, half, shared={"counter": 0}))
+    assert not stuck.ok and "deadlock" in stuck.message
+    assert cl.check.counter_program_is_correct(cl.level("a lock fixes it")).ok
+
+
+class _Broken:
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.items = collections.deque()
+        self.cond = threading.Condition()
+
+    def put(self, item):
+        self.items.append(item)
+
+    def get(self):
+        return self.items.popleft()
+
+
+class _Fixed(_Broken):
+    def put(self, item):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def get(self):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) > 0, timeout=5)
+            item = self.items.popleft()
+            self.cond.notify_all()
+            return item
+
+
+def test_bounded_buffer_check():
+    bad = cl.check.bounded_buffer_is_correct(_Broken)
+    assert not bad.ok and "put() must wait while it is full" in bad.message
+    assert cl.check.bounded_buffer_is_correct(_Fixed).ok
