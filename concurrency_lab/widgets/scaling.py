@@ -6,12 +6,11 @@ import threading
 from typing import Any
 
 import ipywidgets as W
-from IPython.display import display
 
 from .. import gil, runners, scaling, workloads
 from ..plots.gil import plot_handoff, plot_probe_latency
 from ..plots.scaling import plot_scaling
-from ._base import run_button, safe_callback
+from ._base import run_button, safe_callback, show_in
 
 __all__ = ["CpuMeter", "gil_explorer", "scaling_explorer"]
 
@@ -90,6 +89,27 @@ class CpuMeter:
             )
 
 
+def _progress_bar() -> Any:
+    """A tqdm notebook bar that is not displayed by itself: its widget goes into our layout."""
+    from tqdm.notebook import tqdm
+
+    class _Bar(tqdm):  # type: ignore[misc, valid-type]
+        monitor_interval = 0  # no tqdm monitor thread left running afterwards
+
+    return _Bar(total=1, desc="measuring", display=False, leave=False)
+
+
+def _png(fig: Any) -> Any:
+    """The figure as a PNG image: shows the same with every matplotlib backend, kernel or not."""
+    import io
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return Image(data=buffer.getvalue(), format="png")
+
+
 def scaling_explorer(
     *, workload: str = "cpu", size_s: float = 0.03, run_now: bool = True
 ) -> W.VBox:
@@ -154,7 +174,7 @@ def scaling_explorer(
         style={"description_width": "initial"},
     )
     button = run_button("Run", tooltip="sweep the worker counts and redraw the plot")
-    progress = W.Output()
+    progress = W.HBox()
     meter = CpuMeter()
     plot = W.Output()
     conclusion = W.HTML()
@@ -173,26 +193,31 @@ def scaling_explorer(
     def update(*_: Any) -> None:
         button.disabled = True
         conclusion.value = "<i>running…</i>"
+        bar = _progress_bar()
+        progress.children = (bar.container,)
+
+        def step(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
         try:
-            with meter, progress:
-                progress.clear_output()
+            with meter:
                 result = scaling.scaling_experiment(
                     workload=work.value,
                     max_workers=workers.value,
                     kinds=kinds.value,
                     start_method=method.value,
                     size_s=size.value,
-                    progress=True,
+                    progress=step,
                 )
-                progress.clear_output()
         finally:
+            bar.close()
+            progress.children = ()
             button.disabled = False
             conclusion.value = ""
         box.result = result  # type: ignore[attr-defined]
-        fig = plot_scaling(result)
-        with plot:
-            plot.clear_output(wait=True)
-            display(fig)
+        show_in(plot, _png(plot_scaling(result)))
         conclusion.value = f"<b>{result.conclusion()}</b>"
 
     callback = safe_callback(plot, update)
@@ -253,11 +278,7 @@ def gil_explorer(*, n_threads: int = 2, run_now: bool = True) -> W.VBox:
             button.disabled = False
             conclusion.value = ""
         box.result = (handoff, probe)  # type: ignore[attr-defined]
-        figs = [plot_handoff(handoff), plot_probe_latency(probe)]
-        with plot:
-            plot.clear_output(wait=True)
-            for fig in figs:
-                display(fig)
+        show_in(plot, _png(plot_handoff(handoff)), _png(plot_probe_latency(probe)))
         conclusion.value = f"<b>{handoff.conclusion()}</b><br>{probe.conclusion()}"
 
     callback = safe_callback(plot, update)
