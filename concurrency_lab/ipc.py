@@ -119,6 +119,7 @@ class _Children:
         self.names: list[str] = []
         self._readers: dict[Any, int] = {}
         self._results: dict[int, Any] = {}
+        self._reported: set[int] = set()
 
     def __enter__(self) -> _Children:
         return self
@@ -143,6 +144,7 @@ class _Children:
 
     def _handle(self, reader: Any) -> None:
         i = self._readers.pop(reader)
+        self._reported.add(i)
         name, pid = self.names[i], self.procs[i].pid
         try:
             message = reader.recv()
@@ -206,6 +208,12 @@ class _Children:
             end = time.monotonic() + min(5.0, max(0.5, self.deadline - time.monotonic()))
             for p in self.procs:
                 p.join(timeout=max(0.0, end - time.monotonic()))
+        else:
+            # A child that has reported (even an error) is about to exit by itself: let it.
+            end = time.monotonic() + 0.5
+            for i, p in enumerate(self.procs):
+                if i in self._reported:
+                    p.join(timeout=max(0.0, end - time.monotonic()))
         _stop_processes(self.procs, grace_s=0.5)
         for p in self.procs:
             if p.exitcode is not None:

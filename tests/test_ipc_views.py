@@ -1,0 +1,208 @@
+"""Lesson 06's plots, explorers (driven headless) and self-checks."""
+
+from __future__ import annotations
+
+from multiprocessing import shared_memory
+
+import ipywidgets as W
+import matplotlib
+import pytest
+from matplotlib.figure import Figure
+
+import concurrency_lab as cl
+from concurrency_lab import ipc
+
+matplotlib.use("Agg")
+
+RESULT = ipc.IPCResult(
+    methods=("memcpy", "Pipe", "SharedMemory"),
+    sizes=(64, 1 << 20),
+    seconds=((1e-6, 1e-4), (3e-5, 2e-3), (2.5e-5, 2e-4)),
+    pickle_s=(2e-6, 3e-4),
+    start_method="fork",
+    samples=((3, 3), (3, 3), (3, 3)),
+)
+
+
+def _find(box, cls, description=None):
+    """The first widget of type ``cls`` (with that description) inside ``box``."""
+    stack = [box]
+    while stack:
+        w = stack.pop(0)
+        if isinstance(w, cls) and (description is None or w.description == description):
+            return w
+        stack.extend(getattr(w, "children", ()))
+    raise LookupError(f"no {cls.__name__} {description!r}")
+
+
+# --------------------------------------------------------------------------- plots
+
+
+@pytest.mark.parametrize("metric", ["throughput", "latency"])
+def test_plot_ipc(metric):
+    fig = cl.plot_ipc(RESULT, metric=metric)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["memcpy (in-process copy)", "Pipe", "SharedMemory"]
+    pipe = ax.get_lines()[1].get_ydata()
+    if metric == "throughput":
+        assert list(pipe) == pytest.approx([64 / 3e-5 / 1e9, (1 << 20) / 2e-3 / 1e9])
+    else:
+        assert list(pipe) == pytest.approx([30.0, 2000.0])
+
+
+def test_plot_ipc_into_given_axes_and_bad_metric():
+    fig = cl.plot_ipc(RESULT)
+    assert cl.plot_ipc(RESULT, fig.axes[0], metric="latency") is fig
+    with pytest.raises(
+        ValueError, match=r"^'metric' must be 'throughput' or 'latency' \(got 'speed'\)\.$"
+    ):
+        cl.plot_ipc(RESULT, metric="speed")
+
+
+def test_plot_pipeline_and_depth():
+    res = cl.run_pipeline(n_items=8, item_cost_s=0.001, make_cost_s=0, kind="thread")
+    fig = cl.plot_pipeline(res)
+    assert len(fig.axes) == 2
+    assert "8 items" in fig.axes[0].get_title()
+    depth_fig = cl.plot_queue_depth(res)
+    line = depth_fig.axes[0].get_lines()[0]
+    assert list(line.get_ydata()) == [d for _, d in res.depth]
+    single = cl.plot_pipeline(res, depth_fig.axes[0])
+    assert single is depth_fig
+
+
+# --------------------------------------------------------------------------- explorers
+
+
+def test_ipc_explorer_runs_on_click():
+    box = cl.ipc_explorer()
+    methods = _find(box, W.SelectMultiple, "methods")
+    sizes = _find(box, W.SelectMultiple, "sizes")
+    methods.value = ("Pipe", "SharedMemory")
+    sizes.value = (64, 1024)
+    _find(box, W.Button).click()
+    status = _find(box, W.HTML).value
+    assert "fastest between processes" in status
+    assert "Pipe" in status or "SharedMemory" in status
+
+
+def test_ipc_explorer_reports_bad_choice_in_its_output():
+    box = cl.ipc_explorer()
+    _find(box, W.SelectMultiple, "sizes").value = ()
+    _find(box, W.Button).click()  # must not raise: the message goes to the Output
+    out = _find(box, W.Output)
+    assert any("pick at least one message size" in o.get("text", "") for o in out.outputs)
+
+
+def test_pipeline_explorer_runs_on_click():
+    box = cl.pipeline_explorer(kind="thread")
+    _find(box, W.IntSlider, "consumers").value = 3
+    _find(box, W.FloatSlider, "item (ms)").value = 1.0
+    _find(box, W.Button).click()
+    status = _find(box, W.HTML).value
+    assert status.startswith("24 items in ")
+    assert "of 4." in status
+
+
+# --------------------------------------------------------------------------- self-checks
+
+
+def test_check_fastest_small():
+    assert cl.check.check_fastest_small("SharedMemory", RESULT).ok
+    wrong = cl.check.check_fastest_small("Pipe", RESULT)
+    assert not wrong.ok and "another method was quicker" in wrong.message
+    inproc = cl.check.check_fastest_small("memcpy", RESULT)
+    assert not inproc.ok and "does not cross between processes" in inproc.message
+    assert not cl.check.check_fastest_small("Pipe", None).ok
+
+
+def _good(values, *, fail=False):
+    shm = shared_memory.SharedMemory(create=True, size=8 * len(values))
+    try:
+        view = shm.buf.cast("d")
+        for i, v in enumerate(values):
+            view[i] = v
+        view.release()
+        return cl.shm_child_sum(shm.name, len(values), fail=fail)
+    finally:
+        shm.close()
+        shm.unlink()
+
+
+def _leaky(values, *, fail=False):
+    shm = shared_memory.SharedMemory(create=True, size=8 * len(values))
+    view = shm.buf.cast("d")
+    for i, v in enumerate(values):
+        view[i] = v
+    view.release()
+    total = cl.shm_child_sum(shm.name, len(values), fail=fail)
+    shm.close()
+    shm.unlink()
+    return total
+
+
+def _swallows(values, *, fail=False):
+    try:
+        return _good(values, fail=fail)
+    except Exception:
+        return 0.0
+
+
+def _view_alive(values, *, fail=False):
+    # What close() raises when a view of the segment is still alive (raised here directly, so
+    # the test itself leaves no half-closed segment behind for the garbage collector).
+    _good(values, fail=fail)
+    raise BufferError("cannot close exported pointers exist")
+
+
+def test_check_shared_memory_freed():
+    assert cl.check.check_shared_memory_freed(_good).ok
+    leak = cl.check.check_shared_memory_freed(_leaky)
+    assert not leak.ok and "finally" in leak.message  # and the check freed the leak itself
+    swallowed = cl.check.check_shared_memory_freed(_swallows)
+    assert not swallowed.ok and "returned normally" in swallowed.message
+    alive = cl.check.check_shared_memory_freed(_view_alive)
+    assert not alive.ok and "view.release()" in alive.message
+
+
+def _squares_good(numbers, n_workers):
+    ctx = cl.get_context()
+    tasks, results = ctx.Queue(), ctx.Queue()
+    workers = [
+        ctx.Process(target=cl.queue_square_worker, args=(tasks, results)) for _ in range(n_workers)
+    ]
+    for w in workers:
+        w.start()
+    for x in numbers:
+        tasks.put(x)
+    for _ in workers:
+        tasks.put(None)
+    got = [results.get(timeout=10) for _ in numbers]
+    for w in workers:
+        w.join(timeout=10)
+    return sorted(sq for _, sq in got)
+
+
+def _squares_starter(numbers, n_workers):
+    ctx = cl.get_context()
+    tasks, results = ctx.Queue(), ctx.Queue()
+    workers = [
+        ctx.Process(target=cl.queue_square_worker, args=(tasks, results)) for _ in range(n_workers)
+    ]
+    for w in workers:
+        w.start()
+    for x in numbers:
+        tasks.put(x)
+    for w in workers:
+        w.join(timeout=0.2)
+    return []
+
+
+def test_check_queue_workers():
+    assert cl.check.check_queue_workers(_squares_good).ok
+    starter = cl.check.check_queue_workers(_squares_starter)
+    assert not starter.ok and "Expected the 20 squares" in starter.message
+    assert not cl.check.check_queue_workers(42).ok
