@@ -23,6 +23,14 @@ from .races import plot_interleavings, plot_lost_updates  # noqa: E402
 
 __all__ += ["plot_interleavings", "plot_lost_updates"]
 # --- deadlocks (issue 5): add imports and names below
+from .deadlocks import (  # noqa: E402
+    plot_lock_timeline,
+    plot_philosophers,
+    plot_progress,
+    plot_wait_for,
+)
+
+__all__ += ["plot_lock_timeline", "plot_philosophers", "plot_progress", "plot_wait_for"]
 # --- IPC (issue 6): add imports and names below
 from .ipc import plot_ipc, plot_pipeline, plot_queue_depth  # noqa: E402
 

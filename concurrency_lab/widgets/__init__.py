@@ -22,6 +22,9 @@ from .races import SchedulerGame, scheduler_game  # noqa: E402
 
 __all__ += ["SchedulerGame", "scheduler_game"]
 # --- deadlocks (issue 5): add imports and names below
+from .deadlocks import philosophers_explorer  # noqa: E402
+
+__all__ += ["philosophers_explorer"]
 # --- IPC (issue 6): add imports and names below
 from .ipc import ipc_explorer, pipeline_explorer  # noqa: E402
 

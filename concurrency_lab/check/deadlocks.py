@@ -1,0 +1,283 @@
+"""Self-checks for the exercises of lesson 05 (deadlocks)."""
+
+from __future__ import annotations
+
+import queue as queue_module
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..deadlocks import (
+    STRATEGIES,
+    Account,
+    DeadlockError,
+    LockMisuseError,
+    LockRegistry,
+    TracedLock,
+    Watchdog,
+    _join_all,
+    _queue_producer,
+    _Rendezvous,
+    dining_philosophers,
+)
+from ._base import Feedback
+
+__all__ = ["collect_is_safe", "strategy_feeds_everyone", "transfer_is_deadlock_free"]
+
+
+def strategy_feeds_everyone(strategy: object, *, n: int = 5) -> Feedback:
+    """Check a strategy name for the dining philosophers: no deadlock, and everyone eats twice.
+
+    Exercise 1 of ``05-deadlocks.ipynb``.
+    """
+    if strategy not in STRATEGIES:
+        return Feedback(
+            False,
+            f"{strategy!r} is not a strategy. Pick one of: "
+            f"{', '.join(repr(s) for s in STRATEGIES)} (see cl.deadlocks.STRATEGIES).",
+        )
+    outcome = dining_philosophers(
+        n, strategy=str(strategy), meals=2, eat_s=0.001, detect_interval_s=0.02, duration_s=10
+    )
+    if outcome.deadlocked:
+        return Feedback(
+            False,
+            f"With {strategy!r} the table deadlocked ({outcome.deadlock}). The watchdog rescued "
+            f"dinner by aborting a philosopher; without it they would wait forever. Choose a "
+            f"strategy that breaks 'hold and wait' or 'circular wait'.",
+        )
+    hungry = [p for p, m in outcome.progress.items() if m < 2]
+    if hungry:
+        return Feedback(
+            False,
+            f"No deadlock, but {', '.join(hungry)} did not get two meals in 10 s: that is "
+            f"starvation. Try a strategy that orders the forks.",
+        )
+    return Feedback(
+        True,
+        f"No deadlock, and all {n} philosophers ate twice with {strategy!r} "
+        f"({STRATEGIES[str(strategy)]}).",
+    )
+
+
+def _run_transfer(
+    transfer: Callable[..., Any], src: Account, dst: Account, amount: int, errors: dict[str, Any]
+) -> None:
+    try:
+        transfer(src, dst, amount)
+    except BaseException as exc:  # shown to the learner
+        errors[threading.current_thread().name] = exc
+
+
+def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
+    """Check a ``transfer(src, dst, amount)`` that moves money between two accounts.
+
+    Two threads run ``transfer(alice, bob, 10)`` and ``transfer(bob, alice, 5)``
+    at the same time, in the worst order: each thread's first lock is taken
+    before either thread asks for a second. A watchdog looks for a deadlock and,
+    if it finds one, breaks it so the check always ends. Then the balances and
+    the locking are checked. Exercise 2 of ``05-deadlocks.ipynb``.
+    """
+    if not callable(transfer):
+        return Feedback(False, "Pass your function itself: transfer_is_deadlock_free(transfer).")
+    registry = LockRegistry()
+    alice = Account("alice", 100, registry=registry)
+    bob = Account("bob", 100, registry=registry)
+    rendezvous = _Rendezvous(2)
+    waited: set[int] = set()
+
+    def after_acquire(lock: TracedLock) -> None:
+        me = threading.get_ident()
+        if me not in waited and len(registry._held.get(me, [])) == 1:
+            waited.add(me)
+            rendezvous.arrive_and_wait(timeout=0.3)  # the worst case: both hold one lock
+
+    registry._after_acquire = after_acquire
+    errors: dict[str, Any] = {}
+    threads = [
+        threading.Thread(
+            target=_run_transfer,
+            args=(transfer, alice, bob, 10, errors),
+            name="transfer-1",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=_run_transfer,
+            args=(transfer, bob, alice, 5, errors),
+            name="transfer-2",
+            daemon=True,
+        ),
+    ]
+    with Watchdog(registry, interval_s=0.02, break_cycles=True) as dog:
+        for t in threads:
+            t.start()
+        _join_all(threads, registry, 2.0)
+    if dog.found:
+        _, deadlock = dog.found[0]
+        return Feedback(
+            False,
+            f"Deadlock: {'; '.join(str(s) for s in deadlock.steps)}. Each transfer locks its "
+            f"source account first, so two transfers in opposite directions wait for each "
+            f"other. Take the two locks in one global order, e.g. sorted by account name.",
+        )
+    alive = [t.name for t in threads if t.is_alive()]
+    if alive:
+        return Feedback(
+            False,
+            f"{', '.join(alive)} never finished. Does every acquire() get "
+            "its release()? 'with account.lock:' does that for you.",
+        )
+    for name, exc in errors.items():
+        if isinstance(exc, LockMisuseError):
+            return Feedback(False, f"{name} misused a lock: {exc}")
+        if not isinstance(exc, DeadlockError):
+            return Feedback(
+                False,
+                f"{name} raised {type(exc).__name__}: {exc}. Use "
+                "src.balance, dst.balance, src.lock and dst.lock.",
+            )
+    if (alice.balance, bob.balance) != (95, 105):
+        return Feedback(
+            False,
+            f"After transfer(alice, bob, 10) and transfer(bob, alice, 5) the balances should be "
+            f"alice=95, bob=105, but they are alice={alice.balance}, bob={bob.balance}. Subtract "
+            f"'amount' from src.balance and add it to dst.balance.",
+        )
+    both_held = _held_both(registry)
+    if not both_held:
+        return Feedback(
+            False,
+            "The balances are right and nothing deadlocked, but no transfer held both accounts' "
+            "locks at once, so another thread could see money in flight (or lose an update). "
+            "Hold both locks while you move the money.",
+        )
+    return Feedback(
+        True,
+        "No deadlock even in the worst order, and the money adds up: taking "
+        "the locks in one global order removes the circular wait.",
+    )
+
+
+def _held_both(registry: LockRegistry) -> bool:
+    """Whether each transfer thread held both account locks at the same time."""
+    holding: dict[str, set[str]] = {}
+    ok: set[str] = set()
+    for e in registry.events():
+        held = holding.setdefault(e.thread, set())
+        if e.kind == "acquire":
+            held.add(e.lock)
+            if {"alice", "bob"} <= held:
+                ok.add(e.thread)
+        elif e.kind == "release":
+            held.discard(e.lock)
+    return ok == {"transfer-1", "transfer-2"}
+
+
+class _GuardedProcess:
+    """A process whose ``join()`` never waits longer than a moment, and remembers how it went."""
+
+    def __init__(self, process: Any, queue: _GuardedQueue) -> None:
+        self._p = process
+        self._q = queue
+        self.joined_while_full = False
+
+    def join(self, timeout: float | None = None) -> None:
+        limit = 1.0 if timeout is None else min(timeout, 1.0)
+        self._p.join(timeout=limit)
+        if self._p.is_alive() and self._q.taken < self._q.n_items:
+            self.joined_while_full = True
+
+    def is_alive(self) -> bool:
+        return self._p.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._p.exitcode
+
+
+class _GuardedQueue:
+    """A queue whose ``get()`` never waits longer than 2 s."""
+
+    def __init__(self, q: Any, n_items: int) -> None:
+        self._q = q
+        self.n_items = n_items
+        self.taken = 0
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        limit = 2.0 if timeout is None else min(timeout, 2.0)
+        item = self._q.get(block, limit if block else None)
+        self.taken += 1
+        return item
+
+    def empty(self) -> bool:
+        return bool(self._q.empty())
+
+
+def collect_is_safe(
+    collect: Callable[..., Any], *, start_method: str | None = None, n_items: int = 4
+) -> Feedback:
+    """Check a ``collect(process, queue, n_items)`` that returns the items a child put on a queue.
+
+    The child puts ``n_items`` items of 256 KiB each (more than a pipe holds), so
+    it cannot end before they are read. Your function must get them all and
+    leave the process finished. For safety the process's ``join()`` here waits at
+    most 1 s and the queue's ``get()`` at most 2 s. Exercise 3 of
+    ``05-deadlocks.ipynb``.
+    """
+    from ..runners import _stop_processes, get_context
+
+    if not callable(collect):
+        return Feedback(False, "Pass your function itself: collect_is_safe(collect).")
+    ctx = get_context(start_method)
+    q = ctx.Queue()
+    p = ctx.Process(target=_queue_producer, args=(q, n_items, 256 * 1024), daemon=True)
+    guarded_q = _GuardedQueue(q, n_items)
+    guarded_p = _GuardedProcess(p, guarded_q)
+    error: BaseException | None = None
+    items: Any = None
+    t0 = time.monotonic()
+    try:
+        p.start()
+        try:
+            items = collect(guarded_p, guarded_q, n_items)
+        except queue_module.Empty:
+            error = queue_module.Empty()
+        except Exception as exc:
+            error = exc
+        p.join(timeout=5)
+        finished = not p.is_alive()
+    finally:
+        _stop_processes([p])
+        q.close()
+        q.join_thread()
+    took = time.monotonic() - t0
+    if guarded_p.joined_while_full:
+        return Feedback(
+            False,
+            "You called join() while the child still had items to hand over: the child waits "
+            "for you to read, you wait for it to end. (Here join() gave up after 1 s; a real "
+            "one would wait forever.) Read all the items first, then join.",
+        )
+    if isinstance(error, queue_module.Empty):
+        return Feedback(
+            False,
+            f"A get() waited 2 s for an item that never came: the child puts "
+            f"exactly {n_items} items; get that many, no more.",
+        )
+    if error is not None:
+        return Feedback(False, f"Your function raised {type(error).__name__}: {error}")
+    if not isinstance(items, list) or len(items) != n_items:
+        got = f"{len(items)} items" if isinstance(items, list) else repr(type(items).__name__)
+        return Feedback(False, f"Return a list of the {n_items} items you got (got {got}).")
+    if not finished:
+        return Feedback(
+            False,
+            "You got the items, but the process was still running: call "
+            "process.join() after reading them.",
+        )
+    return Feedback(
+        True,
+        f"All {n_items} items read, then the process joined, in {took:.2f} s: "
+        f"no waiting in a circle.",
+    )
