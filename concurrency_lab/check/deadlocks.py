@@ -181,8 +181,10 @@ class _GuardedProcess:
         self._p = process
         self._q = queue
         self.joined_while_full = False
+        self.joined = False
 
     def join(self, timeout: float | None = None) -> None:
+        self.joined = True
         limit = 1.0 if timeout is None else min(timeout, 1.0)
         self._p.join(timeout=limit)
         if self._p.is_alive() and self._q.taken < self._q.n_items:
@@ -270,11 +272,11 @@ def collect_is_safe(
     if not isinstance(items, list) or len(items) != n_items:
         got = f"{len(items)} items" if isinstance(items, list) else repr(type(items).__name__)
         return Feedback(False, f"Return a list of the {n_items} items you got (got {got}).")
-    if not finished:
+    if not guarded_p.joined or not finished:
         return Feedback(
             False,
-            "You got the items, but the process was still running: call "
-            "process.join() after reading them.",
+            "You got the items, but never joined the process: call process.join() after "
+            "reading them, so the finished child is waited for and cleaned up.",
         )
     return Feedback(
         True,

@@ -1,0 +1,180 @@
+"""Lesson 05's plots, the philosophers explorer (driven headless) and the self-checks."""
+
+from __future__ import annotations
+
+import pytest
+
+import concurrency_lab as cl
+from concurrency_lab.deadlocks import LockEvent, WaitForGraph
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("matplotlib")
+
+from matplotlib.figure import Figure
+
+FAST = 0.005
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def test_plot_wait_for_highlights_the_cycle():
+    out = cl.dining_philosophers(4, detect_interval_s=FAST)
+    fig = cl.plot_wait_for(out.deadlock)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == sorted([f"phil-{i}" for i in range(4)] + [f"fork-{i}" for i in range(4)])
+    red = [
+        p
+        for p in ax.patches
+        if p.get_edgecolor()[:3] == pytest.approx((0.839, 0.153, 0.157), abs=0.01)
+    ]
+    assert len(red) == 8  # 4 "waits for" + 4 "held by" arrows, all in the cycle
+    assert ax.get_title() == "deadlock: 4 threads wait in a circle"
+
+
+def test_plot_wait_for_graph_without_cycle_and_none():
+    g = WaitForGraph(holds={"T1": ("A",)}, waits={"T2": "A"})
+    fig = cl.plot_wait_for(g)
+    assert fig.axes[0].get_title() == "wait-for graph: no cycle"
+    assert len(fig.axes[0].patches) == 2
+    assert "no deadlock" in cl.plot_wait_for(None).axes[0].texts[0].get_text()
+    with pytest.raises(
+        TypeError, match=r"'cycle_or_graph' must be a Deadlock, a WaitForGraph or None"
+    ):
+        cl.plot_wait_for("cycle")  # type: ignore[arg-type]
+
+
+def test_plot_lock_timeline_draws_holding_and_waiting():
+    ev = [
+        LockEvent(0, "T1", "A", "acquire"),
+        LockEvent(1_000_000, "T2", "A", "wait"),
+        LockEvent(3_000_000, "T1", "A", "release"),
+        LockEvent(3_000_000, "T2", "A", "acquire"),
+        LockEvent(4_000_000, "T2", "A", "release"),
+    ]
+    fig = cl.plot_lock_timeline(ev)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if p.get_width() > 0]
+    hatched = [b for b in bars if b.get_hatch()]
+    assert len(bars) == 3 and len(hatched) == 1
+    assert hatched[0].get_x() == pytest.approx(1.0) and hatched[0].get_width() == pytest.approx(2.0)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["T1", "T2"]
+
+
+def test_plot_philosophers_and_progress():
+    out = cl.starvation(duration_s=0.02)
+    fig = cl.plot_philosophers(out)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    heights = [p.get_height() for p in fig.axes[2].patches]
+    assert heights == [out.progress[t] for t in out.threads]
+    with pytest.raises(TypeError, match=r"'outcome' must be a DemoOutcome \(got int\)"):
+        cl.plot_progress(3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the explorer
+
+
+def test_explorer_runs_headless_and_shows_a_deadlock():
+    box = cl.philosophers_explorer(n=3, duration_s=0.15)
+    c = box.controls
+    assert list(c["strategy"].options) == list(cl.DEADLOCK_STRATEGIES)
+    c["think_ms"].value = 0.0
+    c["eat_ms"].value = 1.0
+    c["button"].click()
+    out = box.outcome
+    assert out is not None and out.deadlock.threads == ("phil-0", "phil-1", "phil-2")
+    assert "deadlock(s)" in box.children[3].value
+    assert len(box.children[4].outputs) == 1  # the figure
+
+
+def test_explorer_strategy_change_feeds_everyone():
+    box = cl.philosophers_explorer(duration_s=0.15)
+    box.controls["n"].value = 4
+    box.controls["strategy"].value = "arbitrator"
+    assert "waiter" in box.children[1].value
+    box.controls["button"].click()
+    out = box.outcome
+    assert not out.deadlocked and len(out.progress) == 4
+    assert min(out.progress.values()) > 0
+    assert "No deadlock." in box.children[3].value
+
+
+# --------------------------------------------------------------------------- self-checks
+
+
+def _transfer_unordered(src, dst, amount):
+    with src.lock, dst.lock:
+        src.balance -= amount
+        dst.balance += amount
+
+
+def _transfer_ordered(src, dst, amount):
+    first, second = sorted([src, dst], key=lambda a: a.name)
+    with first.lock, second.lock:
+        src.balance -= amount
+        dst.balance += amount
+
+
+def _transfer_unlocked(src, dst, amount):
+    src.balance -= amount
+    dst.balance += amount
+
+
+def _transfer_wrong_sum(src, dst, amount):
+    first, second = sorted([src, dst], key=lambda a: a.name)
+    with first.lock, second.lock:
+        src.balance -= amount
+
+
+def test_transfer_check():
+    bad = cl.check.transfer_is_deadlock_free(_transfer_unordered)
+    assert not bad.ok
+    assert bad.message.startswith(
+        "Deadlock: transfer-1 holds alice and waits for bob (held by transfer-2); "
+        "transfer-2 holds bob and waits for alice (held by transfer-1)."
+    )
+    assert "one global order" in bad.message
+    assert cl.check.transfer_is_deadlock_free(_transfer_ordered).ok
+    unlocked = cl.check.transfer_is_deadlock_free(_transfer_unlocked)
+    assert not unlocked.ok and "Hold both locks" in unlocked.message
+    wrong = cl.check.transfer_is_deadlock_free(_transfer_wrong_sum)
+    assert not wrong.ok and "alice=95, bob=105" in wrong.message
+    assert not cl.check.transfer_is_deadlock_free("transfer").ok
+
+
+def test_strategy_check():
+    none = cl.check.strategy_feeds_everyone("none")
+    assert not none.ok and "phil-0 holds fork-0 and waits for fork-1" in none.message
+    assert cl.check.strategy_feeds_everyone("hierarchy").ok
+    unknown = cl.check.strategy_feeds_everyone("pray")
+    assert not unknown.ok and unknown.message.startswith("'pray' is not a strategy.")
+
+
+def _collect_join_first(process, queue, n_items):
+    process.join()
+    return [queue.get() for _ in range(n_items)]
+
+
+def _collect_drain_first(process, queue, n_items):
+    items = [queue.get() for _ in range(n_items)]
+    process.join()
+    return items
+
+
+def _collect_no_join(process, queue, n_items):
+    return [queue.get() for _ in range(n_items)]
+
+
+@pytest.mark.parametrize("start_method", cl.available_start_methods())
+def test_collect_check(start_method):
+    good = cl.check.collect_is_safe(_collect_drain_first, start_method=start_method)
+    assert good.ok, good.message
+
+
+def test_collect_check_hints():
+    bad = cl.check.collect_is_safe(_collect_join_first)
+    assert not bad.ok and bad.message.startswith("You called join() while the child still had")
+    no_join = cl.check.collect_is_safe(_collect_no_join)
+    assert not no_join.ok and "never joined the process" in no_join.message
