@@ -118,6 +118,8 @@ _LAZY = {
     "primitive_demo": "races",
     "plot_lost_updates": "plots",
     "plot_interleavings": "plots",
+    "plot_primitive_demo": "plots",
+    "races": "races",
     "scheduler_game": "widgets",
     # --- deadlocks (issue 5)
     "deadlocks": "deadlocks",

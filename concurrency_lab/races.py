@@ -873,14 +873,20 @@ class Interleavings:
         return [s.step(i) for i in ex[outcome]]
 
     def __repr__(self) -> str:
+        serial = " | ".join(self.serial_outcomes)
         lines = [
             f"{self.n_schedules:,} schedules of {self.program.title or 'the program'}; "
-            f"{self.n_wrong:,} end differently from any one-after-another run "
-            f"({', '.join(self.serial_outcomes)}):"
+            f"{self.n_wrong:,} of them end in a state that no one-after-another run gives "
+            f"(one after another gives: {serial})"
         ]
         for out, n in self.outcomes:
-            mark = "" if out in self.serial_outcomes else "   <- race" if out != "deadlock" else ""
-            lines.append(f"  {out:<30} {n:>8,} schedules{mark}")
+            mark = ""
+            if out == "deadlock":
+                mark = "   <- deadlock"
+            elif out not in self.serial_outcomes:
+                mark = "   <- race"
+            plural = "schedule" if n == 1 else "schedules"
+            lines.append(f"  {out:<36} {n:>8,} {plural}{mark}")
         return "\n".join(lines)
 
 
@@ -1091,6 +1097,20 @@ def level(name: str) -> Program:
 
 PRIMITIVES = ("Lock", "RLock", "Semaphore", "Event", "Condition", "Barrier", "Queue")
 
+# Labels of the spans that cover a whole worker (the runner names them after the function).
+_WORKER_LABELS = frozenset(
+    {
+        "_increment_plain",
+        "_increment_property",
+        "_increment_locked",
+        "_rlock_worker",
+        "_semaphore_worker",
+        "_event_worker",
+        "_buffer_worker",
+        "_barrier_worker",
+    }
+)
+
 
 @dataclass(frozen=True)
 class PrimitiveDemo:
@@ -1134,11 +1154,15 @@ class _Roles:
 
 
 def _rlock_worker(lock: Any) -> bool:
-    with tracing.span("outer: holds lock"), lock:
+    with lock:
+        with tracing.span("holds the lock"):
+            time.sleep(0.01)
         # a helper that also protects itself with the same lock
-        with tracing.span("inner: acquire again"):
+        with tracing.span("wait: take it again"):
             got = lock.acquire(timeout=0.05)
         if got:
+            with tracing.span("helper runs"):
+                time.sleep(0.01)
             lock.release()
         return bool(got)
 
@@ -1146,8 +1170,10 @@ def _rlock_worker(lock: Any) -> bool:
 def _semaphore_worker(state: dict[str, Any]) -> int:
     state["barrier"].wait(timeout=_WAIT_S)
     sem = state["sem"]
-    if sem is not None and not sem.acquire(timeout=_WAIT_S):
-        raise TimeoutError("the semaphore was not free within 5 s")
+    if sem is not None:
+        with tracing.span("wait for a permit"):
+            if not sem.acquire(timeout=_WAIT_S):
+                raise TimeoutError("the semaphore was not free within 5 s")
     try:
         with state["lock"]:
             state["active"] += 1
@@ -1180,18 +1206,18 @@ def _buffer_worker(state: dict[str, Any]) -> Any:
     role = state["roles"].take()
     n = state["n_items"]
     if role == 0:  # producer
-        with tracing.span("produce"):
-            for item in range(n):
-                state["put"](item)
+        for item in range(n):
+            state["put"](item)
         return "producer"
     got = []
-    with tracing.span("consume"):
+    with tracing.span("starting up"):
         time.sleep(0.01)  # the consumer starts a little late and is slower
-        deadline = time.monotonic() + _WAIT_S
-        while len(got) + state["dropped"][0] < n and time.monotonic() < deadline:
-            item = state["get"]()
-            if item is not None:
-                got.append(item)
+    deadline = time.monotonic() + _WAIT_S
+    while len(got) + state["dropped"][0] < n and time.monotonic() < deadline:
+        item = state["get"]()
+        if item is not None:
+            got.append(item)
+        with tracing.span("handle item"):
             time.sleep(0.001)
     return got
 
@@ -1202,10 +1228,12 @@ def _barrier_worker(state: dict[str, Any]) -> bool:
         time.sleep(0.01 * (i + 1))  # workers finish phase 1 at different times
         state["parts"][i] = i + 1
     if state["barrier"] is not None:
-        with tracing.span("barrier"):
+        with tracing.span("wait at the barrier"):
             state["barrier"].wait(timeout=_WAIT_S)
     with tracing.span("phase 2"):
-        return None not in state["parts"]  # saw every part of phase 1?
+        complete = None not in state["parts"]  # saw every part of phase 1?
+        time.sleep(0.005)
+    return complete
 
 
 def _bounded_buffer(kind: str, capacity: int, state: dict[str, Any]) -> None:
@@ -1214,7 +1242,11 @@ def _bounded_buffer(kind: str, capacity: int, state: dict[str, Any]) -> None:
         q: queue.Queue[int] = queue.Queue(maxsize=capacity)
 
         def put(item: int) -> None:
-            q.put(item, timeout=_WAIT_S)
+            if q.full():
+                with tracing.span("wait: full"):
+                    q.put(item, timeout=_WAIT_S)
+            else:
+                q.put(item, timeout=_WAIT_S)
             state["max_len"] = max(state["max_len"], q.qsize())
 
         def get() -> int | None:
@@ -1229,8 +1261,11 @@ def _bounded_buffer(kind: str, capacity: int, state: dict[str, Any]) -> None:
 
         def put(item: int) -> None:
             with cond:
-                if not cond.wait_for(lambda: len(items) < capacity, timeout=_WAIT_S):
-                    raise TimeoutError("the buffer stayed full for 5 s")
+                if len(items) >= capacity:
+                    with tracing.span("wait: full"):
+                        room = cond.wait_for(lambda: len(items) < capacity, timeout=_WAIT_S)
+                    if not room:
+                        raise TimeoutError("the buffer stayed full for 5 s")
                 items.append(item)
                 state["max_len"] = max(state["max_len"], len(items))
                 cond.notify_all()
@@ -1249,6 +1284,8 @@ def _bounded_buffer(kind: str, capacity: int, state: dict[str, Any]) -> None:
         def put(item: int) -> None:
             if len(items2) >= capacity:
                 state["dropped"][0] += 1
+                now = time.perf_counter_ns()
+                tracing.record_span("drop item", now, now)
                 return
             items2.append(item)
             state["max_len"] = max(state["max_len"], len(items2))

@@ -331,3 +331,49 @@ def test_primitive_demo_bad_name():
 def test_shared_counter_lock_is_a_lock():
     c = races.SharedCounter()
     assert isinstance(c.lock, type(threading.Lock()))
+
+
+# --------------------------------------------------------------------------- an independent check
+
+
+def _brute_force(threads, counter=0):
+    """Histogram of final counters over every interleaving, by plain recursion (no memo)."""
+    hist = {}
+
+    def go(pcs, shared, tmps):
+        moved = False
+        for i, t in enumerate(threads):
+            if pcs[i] == len(t):
+                continue
+            moved = True
+            op = t[pcs[i]][0]
+            new_tmps = list(tmps)
+            new_shared = shared
+            if op == "load":
+                new_tmps[i] = shared
+            elif op == "add":
+                new_tmps[i] += 1
+            else:
+                new_shared = tmps[i]
+            go((*pcs[:i], pcs[i] + 1, *pcs[i + 1 :]), new_shared, tuple(new_tmps))
+        if not moved:
+            hist[f"counter={shared}"] = hist.get(f"counter={shared}", 0) + 1
+
+    go((0,) * len(threads), counter, (0,) * len(threads))
+    return hist
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 1), (2, 2), (2, 1), (3, 1)])
+def test_engine_agrees_with_brute_force(shape):
+    threads = [INC * n for n in shape]
+    r = cl.interleavings(cl.program(*threads, shared={"counter": 0}))
+    assert r.histogram == _brute_force(threads)
+    assert r.n_schedules == cl.count_schedules(*(3 * n for n in shape))
+
+
+def test_two_by_two_increments_as_shown_in_the_notebook():
+    # C(12,6) = 924 schedules; counter=4 only when the four read-add-write blocks do not
+    # overlap, i.e. the C(4,2) = 6 orders of whole blocks. The rest is checked by brute force.
+    r = cl.interleavings(cl.program(INC * 2, INC * 2, shared={"counter": 0}))
+    assert r.n_schedules == 924
+    assert r.histogram == {"counter=2": 702, "counter=3": 216, "counter=4": 6}

@@ -151,3 +151,16 @@ def test_bounded_buffer_check():
     bad = cl.check.bounded_buffer_is_correct(_Broken)
     assert not bad.ok and "put() must wait while it is full" in bad.message
     assert cl.check.bounded_buffer_is_correct(_Fixed).ok
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_plot_primitive_demo(fixed):
+    from matplotlib.figure import Figure
+
+    d = cl.primitive_demo("Condition", fixed=fixed)
+    fig = cl.plot_primitive_demo(d)
+    assert isinstance(fig, Figure)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert ("drop item" in legend) is (not fixed)
+    with pytest.raises(TypeError, match=r"cl\.primitive_demo"):
+        cl.plot_primitive_demo(d.run)

@@ -19,9 +19,9 @@ from .scaling import plot_scaling
 
 __all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling"]
 # --- races (issue 4): add imports and names below
-from .races import plot_interleavings, plot_lost_updates  # noqa: E402
+from .races import plot_interleavings, plot_lost_updates, plot_primitive_demo  # noqa: E402
 
-__all__ += ["plot_interleavings", "plot_lost_updates"]
+__all__ += ["plot_interleavings", "plot_lost_updates", "plot_primitive_demo"]
 # --- deadlocks (issue 5): add imports and names below
 from .deadlocks import (  # noqa: E402
     plot_lock_timeline,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-from ..races import Interleavings, LostUpdates
+from ..races import _WORKER_LABELS, Interleavings, LostUpdates, PrimitiveDemo
 from ._base import new_axes
 
-__all__ = ["plot_interleavings", "plot_lost_updates"]
+__all__ = ["plot_interleavings", "plot_lost_updates", "plot_primitive_demo"]
 
 _OK, _RACE, _DEADLOCK = "tab:green", "tab:red", "tab:gray"
 
@@ -86,4 +88,64 @@ def plot_interleavings(result: Interleavings, ax: Axes | None = None) -> Figure:
         fontsize=9,
     )
     ax.set_xlim(0, max(counts) * 1.15)
+    return fig
+
+
+def plot_primitive_demo(demo: PrimitiveDemo, ax: Axes | None = None) -> Figure:
+    """A timeline of one primitive demo: a row per thread, waiting in grey, work in colour.
+
+    Unlike :func:`~concurrency_lab.plots.plot_timeline`, it leaves out the span of
+    each whole worker and colours the steps by what they were, with a legend.
+    Introduced in ``04-races-and-locks.ipynb``.
+    """
+    if not isinstance(demo, PrimitiveDemo):
+        raise TypeError("'demo' must be the result of cl.primitive_demo(...).")
+    run = demo.run
+    spans = [s for s in run.spans if s.label not in _WORKER_LABELS]
+    rows = list(run.workers)
+    fig, ax = new_axes(ax, figsize=(8, 0.45 * len(rows) + 1.5))
+    t0 = run.started_ns
+    end_ms = max(((s.end_ns - t0) / 1e6 for s in run.spans), default=1.0)
+    labels = list(dict.fromkeys(s.label for s in spans))
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:olive"]
+    colors, k = {}, 0
+    for label in labels:
+        if label.startswith("wait"):
+            colors[label] = "lightgray"
+        elif label.startswith("drop"):
+            colors[label] = _RACE
+        else:
+            colors[label] = palette[k % len(palette)]
+            k += 1
+    for s in run.spans:  # a thin line for each worker's whole life
+        if s.label in _WORKER_LABELS and s.worker in rows:
+            y = rows.index(s.worker)
+            ax.plot(
+                [(s.start_ns - t0) / 1e6, (s.end_ns - t0) / 1e6],
+                [y, y],
+                color="black",
+                lw=0.8,
+                zorder=0,
+            )
+    for label in labels:
+        for s in (s for s in spans if s.label == label and s.worker in rows):
+            width = max((s.end_ns - s.start_ns) / 1e6, end_ms * 4e-3)
+            ax.barh(
+                rows.index(s.worker),
+                width,
+                left=(s.start_ns - t0) / 1e6,
+                height=0.6,
+                color=colors[label],
+                edgecolor="white",
+                linewidth=0.3,
+            )
+    handles = [Patch(color=colors[label], label=label) for label in labels]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, end_ms * 1.02)
+    ax.set_xlabel("time since the threads started (ms)")
+    which = "fixed" if demo.fixed else "broken"
+    title = textwrap.fill(f"{demo.primitive} ({which}): {demo.summary}", width=95)
+    ax.set_title(title, fontsize=9, loc="left")
     return fig
