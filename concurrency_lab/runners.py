@@ -376,8 +376,11 @@ class _ThreadRouter(io.TextIOBase):
 
     def flush(self) -> None:
         writer = getattr(self._local, "writer", None)
-        if writer is None:
+        if writer is None and not getattr(self.original, "closed", False):
             self.original.flush()
+
+    def close(self) -> None:
+        """Never close the stream we stand in for (``io`` calls this when collected)."""
 
 
 class _RoutedOutput:
@@ -546,6 +549,7 @@ def start_join(
 
     with a timeline recorded, output labelled, and errors made readable.
 
+    >>> from concurrency_lab import sleep_then_return
     >>> run = start_join(sleep_then_return, 2, args=("hi", 0.01))
     >>> run.results
     ('hi', 'hi')
@@ -820,6 +824,7 @@ def run_tasks(
     :class:`concurrent.futures.ThreadPoolExecutor` or
     :class:`~concurrent.futures.ProcessPoolExecutor`.
 
+    >>> from concurrency_lab import cpu_bound
     >>> run = run_tasks(cpu_bound, [1, 2, 3], n_workers=2)
     >>> run.results == (cpu_bound(1), cpu_bound(2), cpu_bound(3))
     True

@@ -36,3 +36,16 @@ from .ipc import plot_ipc, plot_pipeline, plot_queue_depth  # noqa: E402
 
 __all__ += ["plot_ipc", "plot_pipeline", "plot_queue_depth"]
 # --- choosing a model (issue 7): add imports and names below
+from .models import (  # noqa: E402
+    plot_dask_overhead,
+    plot_interpreter_sweeps,
+    plot_oversubscription,
+    plot_scenario_matrix,
+)
+
+__all__ += [
+    "plot_dask_overhead",
+    "plot_interpreter_sweeps",
+    "plot_oversubscription",
+    "plot_scenario_matrix",
+]
