@@ -1,0 +1,142 @@
+"""Figures for choosing a model (07) and the problems clinic (08)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..models import DaskComparison, InterpreterSweep, ScenarioMatrix
+from ..problems import OversubscriptionResult
+from ._base import new_axes
+
+__all__ = [
+    "plot_dask_overhead",
+    "plot_interpreter_sweeps",
+    "plot_oversubscription",
+    "plot_scenario_matrix",
+]
+
+
+def plot_scenario_matrix(matrix: ScenarioMatrix, ax: Axes | None = None) -> Figure:
+    """Heat map of speedups over serial: rows = workloads, columns = models.
+
+    Green cells ran faster than serial, red ones slower; each cell shows its
+    speedup and its seconds. Introduced in ``07-choosing-a-model.ipynb``.
+    """
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+
+    fig, ax = new_axes(ax, figsize=(7.5, 0.9 * len(matrix.workloads) + 1.6))
+    data = np.array(matrix.speedups)
+    top = max(float(data.max()), 1.5)
+    norm = TwoSlopeNorm(vmin=min(float(data.min()), 0.5), vcenter=1.0, vmax=top)
+    image = ax.imshow(data, cmap="RdYlGn", norm=norm, aspect="auto")
+    ax.set_xticks(range(len(matrix.models)), matrix.models)
+    ax.set_yticks(range(len(matrix.workloads)), matrix.workloads)
+    ax.xaxis.tick_top()
+    for i, row in enumerate(matrix.elapsed_s):
+        for j, seconds in enumerate(row):
+            ax.text(
+                j,
+                i,
+                f"{data[i, j]:.1f}x\n{seconds:.2f} s",
+                ha="center",
+                va="center",
+                fontsize=9,
+            )
+    fig.colorbar(image, ax=ax, label="speedup over serial")
+    ax.set_title(
+        f"{matrix.n_tasks} tasks of ~{matrix.task_s * 1000:.0f} ms, {matrix.n_workers} workers, "
+        f"{matrix.usable_cores} usable cores (processes: {matrix.start_method})",
+        fontsize=9,
+        pad=28,
+    )
+    return fig
+
+
+def plot_interpreter_sweeps(sweeps: Sequence[InterpreterSweep], ax: Axes | None = None) -> Figure:
+    """Speedup of pure-Python CPU tasks vs pool size, one line per interpreter and kind.
+
+    Only measured sweeps are drawn, plus the ideal (speedup = workers, up to the
+    cores) for reference. Introduced in ``07-choosing-a-model.ipynb``.
+    """
+    fig, ax = new_axes(ax, figsize=(6.5, 3.8))
+    if not sweeps:
+        raise ValueError("'sweeps' is empty: pass at least one cl.interpreter_sweep(...) result.")
+    most = max(max(s.n_workers) for s in sweeps)
+    ax.plot([1, most], [1, most], ls=":", color="grey", label="ideal (one core per worker)")
+    for sweep in sweeps:
+        for kind in sweep.elapsed_s:
+            ax.plot(
+                sweep.n_workers,
+                sweep.speedups(kind),
+                marker="o",
+                label=f"Python {sweep.label}: {kind}s",
+            )
+    ax.set_xlabel("workers (pool size)")
+    ax.set_ylabel("speedup over 1 worker")
+    ax.set_xticks(sorted({n for s in sweeps for n in s.n_workers}))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title("Pure-Python CPU tasks on a pool, per interpreter", fontsize=10)
+    return fig
+
+
+def plot_dask_overhead(result: DaskComparison, ax: Axes | None = None) -> Figure:
+    """Bars: start-up, the real work, and the cost per near-empty task, pool vs Dask.
+
+    Introduced in ``07-choosing-a-model.ipynb``.
+    """
+    fig, ax = new_axes(ax, figsize=(7, 3.2))
+    sides = ("pool", "dask")
+    groups = [
+        ("start-up (s)", [result.startup_s[s] for s in sides]),
+        (f"{result.n_tasks} real tasks (s)", [result.work_s[s] for s in sides]),
+        (
+            "per tiny task (ms)",
+            [1000 * result.per_task_overhead_s(s) for s in sides],
+        ),
+    ]
+    width = 0.38
+    for k, side in enumerate(sides):
+        xs = [i + (k - 0.5) * width for i in range(len(groups))]
+        values = [g[1][k] for g in groups]
+        label = (
+            f"process pool ({result.start_method})"
+            if side == "pool"
+            else f"Dask LocalCluster ({result.dask_start_method})"
+        )
+        bars = ax.bar(xs, values, width, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(len(groups)), [g[0] for g in groups])
+    ax.set_title(f"{result.n_workers} worker processes each side", fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_oversubscription(result: OversubscriptionResult, ax: Axes | None = None) -> Figure:
+    """Total time and time per task for pools of different sizes running the same CPU work.
+
+    Introduced in ``08-common-problems.ipynb``.
+    """
+    fig, ax = new_axes(ax, figsize=(6.5, 3.2))
+    labels = [f"{n} workers" for n in result.n_workers]
+    xs = range(len(labels))
+    width = 0.38
+    b1 = ax.bar(
+        [x - width / 2 for x in xs], result.elapsed_s, width, label="all tasks (wall clock)"
+    )
+    b2 = ax.bar(
+        [x + width / 2 for x in xs], result.mean_task_s, width, label="one task, start to end"
+    )
+    for bars in (b1, b2):
+        ax.bar_label(bars, fmt="%.2f s", fontsize=8)
+    ax.set_xticks(list(xs), labels)
+    ax.set_ylabel("seconds")
+    ax.set_title(
+        f"{result.n_tasks} CPU-bound tasks, {result.usable_cores} usable cores", fontsize=10
+    )
+    ax.legend(fontsize=8)
+    return fig
