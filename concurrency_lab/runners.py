@@ -25,24 +25,28 @@ Introduced in ``01-threads-and-processes.ipynb``.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import queue
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
-from statistics import median
-from typing import Any, TextIO
+from typing import Any
 
-from . import tracing
+from ._workers import (
+    _print_labelled,
+    _process_main,
+    _RoutedOutput,
+    _task_main,
+    _thread_main,
+    _thread_task_main,
+    _ThreadSlot,
+)
 from .errors import (
     NotebookFunctionError,
     UnpicklableError,
@@ -50,20 +54,15 @@ from .errors import (
     WorkerError,
     WorkerTimeoutError,
 )
-from .tracing import Recorder, Span
-from .workloads import noop
+from .tracing import Span
 
 __all__ = [
     "KINDS",
     "START_METHODS",
-    "MemoryDemo",
     "Run",
-    "StartupResult",
     "available_start_methods",
     "default_start_method",
     "get_context",
-    "measure_startup",
-    "memory_isolation",
     "run_tasks",
     "start_join",
     "usable_cores",
@@ -74,7 +73,12 @@ START_METHODS = ("fork", "spawn", "forkserver")
 MAX_THREADS = 256
 
 # Modules a forkserver child imports once, in the server, instead of once per child.
-_FORKSERVER_PRELOAD = ["concurrency_lab", "concurrency_lab.runners", "concurrency_lab.workloads"]
+_FORKSERVER_PRELOAD = [
+    "concurrency_lab",
+    "concurrency_lab._workers",
+    "concurrency_lab.runners",
+    "concurrency_lab.workloads",
+]
 
 
 # --------------------------------------------------------------------------- machine facts
@@ -311,204 +315,7 @@ class Run:
         )
 
 
-# --------------------------------------------------------------------------- output routing
-
-
-class _LineWriter(io.TextIOBase):
-    """A text stream that hands each complete line to ``emit(line)``."""
-
-    def __init__(self, emit: Callable[[str], None]) -> None:
-        super().__init__()
-        self._emit = emit
-        self._buffer = ""
-        self._lock = threading.Lock()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, s: str) -> int:
-        with self._lock:
-            self._buffer += s
-            *lines, self._buffer = self._buffer.split("\n")
-        for line in lines:
-            self._emit(line)
-        return len(s)
-
-    def flush(self) -> None:
-        with self._lock:
-            rest, self._buffer = self._buffer, ""
-        if rest:
-            self._emit(rest)
-
-
-class _ThreadRouter(io.TextIOBase):
-    """Stands in for ``sys.stdout``/``sys.stderr`` while worker threads run.
-
-    Lines printed by a registered worker thread are queued, labelled, and printed
-    by the thread that started the run: in Jupyter, that lands them in the cell
-    that started the workers instead of whichever cell happens to run later.
-    Other threads write straight through.
-    """
-
-    def __init__(self, original: TextIO, lines: queue.SimpleQueue[tuple[str, str]]) -> None:
-        super().__init__()
-        self.original = original
-        self._lines = lines
-        self._local = threading.local()
-
-    def writable(self) -> bool:
-        return True
-
-    def register(self, worker: str) -> None:
-        self._local.writer = _LineWriter(lambda line: self._lines.put((worker, line)))
-
-    def unregister(self) -> None:
-        writer = getattr(self._local, "writer", None)
-        if writer is not None:
-            writer.flush()
-        self._local.writer = None
-
-    def write(self, s: str) -> int:
-        writer = getattr(self._local, "writer", None)
-        if writer is None:
-            return self.original.write(s)
-        return writer.write(s)
-
-    def flush(self) -> None:
-        writer = getattr(self._local, "writer", None)
-        if writer is None and not getattr(self.original, "closed", False):
-            self.original.flush()
-
-    def close(self) -> None:
-        """Never close the stream we stand in for (``io`` calls this when collected)."""
-
-
-class _RoutedOutput:
-    """Context manager: route worker-thread output, print it labelled from the caller."""
-
-    def __init__(self) -> None:
-        self.lines: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
-        self.routers: list[_ThreadRouter] = []
-
-    def __enter__(self) -> _RoutedOutput:
-        self._saved = (sys.stdout, sys.stderr)
-        self.stdout = _ThreadRouter(sys.stdout, self.lines)
-        self.stderr = _ThreadRouter(sys.stderr, self.lines)
-        sys.stdout, sys.stderr = self.stdout, self.stderr
-        return self
-
-    def register(self, worker: str) -> None:
-        self.stdout.register(worker)
-        self.stderr.register(worker)
-
-    def unregister(self) -> None:
-        self.stdout.unregister()
-        self.stderr.unregister()
-
-    def drain(self) -> None:
-        while True:
-            try:
-                worker, line = self.lines.get_nowait()
-            except queue.Empty:
-                return
-            _print_labelled(worker, line, self._saved[0])
-
-    def __exit__(self, *exc: object) -> None:
-        if sys.stdout is self.stdout:
-            sys.stdout = self._saved[0]
-        if sys.stderr is self.stderr:
-            sys.stderr = self._saved[1]
-        self.drain()
-
-
-def _print_labelled(worker: str, line: str, stream: TextIO | None = None) -> None:
-    print(f"[{worker}] {line}", file=stream or sys.stdout, flush=True)
-
-
 # --------------------------------------------------------------------------- start_join
-
-
-def _run_label(target: Callable[..., Any]) -> str:
-    return getattr(target, "__name__", None) or type(target).__name__
-
-
-def _process_main(
-    target: Callable[..., Any],
-    args: tuple[Any, ...],
-    worker: str,
-    conn: multiprocessing.connection.Connection,
-) -> None:
-    """Body of each child process of :func:`start_join` (module-level, so picklable)."""
-    lock = threading.Lock()
-
-    def send(message: tuple[Any, ...]) -> None:
-        with lock:
-            conn.send(message)
-
-    out = _LineWriter(lambda line: send(("out", line)))
-    sys.stdout = sys.stderr = out  # type: ignore[assignment]
-    rec = Recorder(worker)
-    tracing._activate(rec)
-    start = time.perf_counter_ns()
-    try:
-        result = target(*args)
-    except BaseException as exc:  # report everything, even SystemExit
-        end = time.perf_counter_ns()
-        out.flush()
-        rec.record(_run_label(target), start, end)
-        send(("error", type(exc).__name__, str(exc), traceback.format_exc(), rec.raw()))
-    else:
-        end = time.perf_counter_ns()
-        out.flush()
-        rec.record(_run_label(target), start, end)
-        try:
-            send(("done", result, rec.raw()))
-        except Exception as exc:
-            send(
-                (
-                    "error",
-                    "UnpicklableError",
-                    f"the worker finished, but its result of type {type(result).__name__} "
-                    f"cannot be sent back to the parent ({exc}). Return plain data instead.",
-                    "",
-                    rec.raw(),
-                )
-            )
-    finally:
-        conn.close()
-
-
-class _ThreadSlot:
-    __slots__ = ("done", "error", "result", "spans")
-
-    def __init__(self) -> None:
-        self.done = False
-        self.result: Any = None
-        self.error: tuple[str, str, str] | None = None
-        self.spans: list[Span] = []
-
-
-def _thread_main(
-    slot: _ThreadSlot,
-    routed: _RoutedOutput,
-    target: Callable[..., Any],
-    args: tuple[Any, ...],
-    worker: str,
-) -> None:
-    rec = Recorder(worker)
-    tracing._activate(rec)
-    routed.register(worker)
-    start = time.perf_counter_ns()
-    try:
-        slot.result = target(*args)
-    except BaseException as exc:
-        slot.error = (type(exc).__name__, str(exc), traceback.format_exc())
-    finally:
-        rec.record(_run_label(target), start, time.perf_counter_ns())
-        routed.unregister()
-        tracing._activate(None)
-        slot.spans = rec.spans()
-        slot.done = True
 
 
 def _worker_error(worker: str, exc_type: str, message: str, tb: str) -> WorkerError:
@@ -745,62 +552,6 @@ def _start_join_processes(
 
 
 # --------------------------------------------------------------------------- run_tasks
-
-
-def _task_main(
-    workload: Callable[..., Any], task_args: tuple[Any, ...], capture: bool
-) -> tuple[Any, ...]:
-    """Body of one pool task (module-level, so picklable); never raises."""
-    rec = Recorder("")
-    tracing._activate(rec)
-    buffer = io.StringIO()
-    saved = sys.stdout, sys.stderr
-    if capture:  # a pool process runs one task at a time: swapping its stdout is safe
-        sys.stdout = sys.stderr = buffer
-    start = time.perf_counter_ns()
-    try:
-        result = workload(*task_args)
-        status, payload = "done", result
-    except BaseException as exc:
-        status, payload = "error", (type(exc).__name__, str(exc), traceback.format_exc())
-    finally:
-        end = time.perf_counter_ns()
-        if capture:
-            sys.stdout, sys.stderr = saved
-        tracing._activate(None)
-    rec.record(_run_label(workload), start, end)
-    ident = (os.getpid(), threading.get_ident())
-    if status == "done":
-        try:
-            pickle.dumps(payload)
-        except Exception as exc:
-            status, payload = (
-                "error",
-                (
-                    "UnpicklableError",
-                    f"the task finished, but its result of type {type(payload).__name__} cannot "
-                    f"be sent back to the parent ({exc}). Return plain data instead.",
-                    "",
-                ),
-            )
-    return status, payload, rec.raw(), ident, buffer.getvalue()
-
-
-def _thread_task_main(
-    routed: _RoutedOutput,
-    names: dict[int, str],
-    lock: threading.Lock,
-    workload: Callable[..., Any],
-    task_args: tuple[Any, ...],
-) -> tuple[Any, ...]:
-    tid = threading.get_ident()
-    with lock:
-        name = names.setdefault(tid, f"worker-{len(names) + 1}")
-    routed.register(name)
-    try:
-        return _task_main(workload, task_args, capture=False)
-    finally:
-        routed.unregister()
 
 
 def _as_args(task: Any) -> tuple[Any, ...]:
@@ -1060,152 +811,3 @@ def _run_tasks_processes(
         started_ns=started_ns,
         workers=tuple(sorted(set(names.values()), key=lambda n: int(n.split("-")[1]))),
     )
-
-
-# --------------------------------------------------------------------------- lesson demos
-
-#: A list that lives in this module: the memory-isolation demo appends to it.
-_SHARED_LIST: list[str] = []
-
-
-def _append_to_shared(worker_label: str) -> int:
-    """Append to this process's ``_SHARED_LIST``; return how long the list now looks."""
-    _SHARED_LIST.append(worker_label)
-    return len(_SHARED_LIST)
-
-
-@dataclass(frozen=True)
-class MemoryDemo:
-    """What each side saw when workers appended to a list that lives in the parent.
-
-    Attributes:
-        kind, start_method, n_workers: how the workers ran.
-        parent_before: length of the parent's list before the workers started.
-        seen_by_workers: the list's length each worker saw right after its own append.
-        parent_after: length of the parent's list after all workers were joined.
-    """
-
-    kind: str
-    start_method: str | None
-    n_workers: int
-    parent_before: int
-    seen_by_workers: tuple[int, ...]
-    parent_after: int
-
-    @property
-    def shared(self) -> bool:
-        """True when the workers' appends reached the parent's memory."""
-        return self.parent_after - self.parent_before == self.n_workers
-
-
-def memory_isolation(
-    *,
-    kind: str = "thread",
-    n_workers: int = 2,
-    start_method: str | None = None,
-    timeout_s: float = 30,
-) -> MemoryDemo:
-    """Workers each append to a list in the parent's memory; does the parent see it?
-
-    Threads share their process's memory, so the parent sees every append.
-    Each process works on its own copy, so the parent's list stays as it was.
-
-    >>> memory_isolation(kind="thread", n_workers=3).parent_after
-    3
-    """
-    _SHARED_LIST.clear()
-    before = len(_SHARED_LIST)
-    run = start_join(
-        _append_to_shared,
-        n_workers,
-        kind=kind,
-        start_method=start_method,
-        args=(kind,),
-        timeout_s=timeout_s,
-    )
-    after = len(_SHARED_LIST)
-    _SHARED_LIST.clear()
-    return MemoryDemo(
-        kind=kind,
-        start_method=run.start_method,
-        n_workers=n_workers,
-        parent_before=before,
-        seen_by_workers=tuple(run.results),
-        parent_after=after,
-    )
-
-
-@dataclass(frozen=True)
-class StartupResult:
-    """Cost of starting and joining one worker that does nothing, per configuration.
-
-    Attributes:
-        labels: e.g. ``("thread", "process (fork)", "process (spawn)")``.
-        samples_s: for each label, every measured start+join time in seconds.
-    """
-
-    labels: tuple[str, ...]
-    samples_s: tuple[tuple[float, ...], ...]
-
-    @property
-    def medians_s(self) -> tuple[float, ...]:
-        """The median start+join time for each label, in seconds."""
-        return tuple(median(s) for s in self.samples_s)
-
-    def ratio(self, label: str, baseline: str = "thread") -> float:
-        """How many times slower ``label`` was to start than ``baseline`` (by medians)."""
-        m = dict(zip(self.labels, self.medians_s))
-        return m[label] / m[baseline]
-
-
-def measure_startup(
-    *, start_methods: Sequence[str] | None = None, repeats: int = 5, timeout_s: float = 60
-) -> StartupResult:
-    """Time bare ``start()`` + ``join()`` of one thread and one process per start method.
-
-    This measures the plain standard-library objects (not the lab's runners), with
-    a no-op target, so the numbers are what any program pays. The first, cold
-    start of a forkserver (which launches the server itself) is left out.
-
-    Args:
-        start_methods: which process start methods to time; default: all available.
-        repeats: timings per configuration (the median is reported).
-        timeout_s: limit for any single join.
-    """
-    methods = tuple(start_methods) if start_methods is not None else available_start_methods()
-    for m in methods:
-        _check_start_method(m)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"'repeats' must be a whole number >= 1 (got {repeats!r}).")
-    labels = ["thread"]
-    samples: list[tuple[float, ...]] = []
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        t = threading.Thread(target=noop)
-        t.start()
-        t.join(timeout_s)
-        times.append(time.perf_counter() - t0)
-    samples.append(tuple(times))
-    for method in methods:
-        ctx = get_context(method)
-        warm = ctx.Process(target=noop)
-        warm.start()  # starts the forkserver if needed; not counted
-        warm.join(timeout_s)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            p = ctx.Process(target=noop)
-            p.start()
-            p.join(timeout_s)
-            times.append(time.perf_counter() - t0)
-            if p.is_alive():
-                _stop_processes([p])
-                raise WorkerTimeoutError(
-                    f"a {method} process did not finish within {timeout_s:g} s",
-                    workers=(method,),
-                    timeout_s=timeout_s,
-                )
-        labels.append(f"process ({method})")
-        samples.append(tuple(times))
-    return StartupResult(labels=tuple(labels), samples_s=tuple(samples))

@@ -170,7 +170,7 @@ def test_plot_timeline_accepts_span_lists_and_an_axes():
 
 
 def test_plot_startup_and_memory():
-    res = cl.runners.StartupResult(
+    res = cl.StartupResult(
         labels=("thread", "process (fork)"), samples_s=((1e-4,), (3e-3,))
     )
     fig = cl.plot_startup(res)
@@ -276,7 +276,7 @@ def test_check_start_then_join_accepts_right_and_explains_wrong():
 
 
 def test_check_fastest_to_start_uses_the_measurement():
-    res = cl.runners.StartupResult(("thread", "process (spawn)"), ((1e-4,), (1e-1,)))
+    res = cl.StartupResult(("thread", "process (spawn)"), ((1e-4,), (1e-1,)))
     assert cl.check.check_fastest_to_start(["thread", "process (spawn)"], res).ok
     fb = cl.check.check_fastest_to_start(["process (spawn)", "thread"], res)
     assert not fb.ok and "position 1" in fb.message

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 import concurrency_lab as cl
-from concurrency_lab import runners
+from concurrency_lab import _workers
 
 METHODS = cl.available_start_methods()
 
@@ -115,7 +115,7 @@ def test_thread_output_is_labelled_and_printed_by_the_caller(capsys):
             "[worker-2] second line",
         ]
     )
-    assert sys.stdout is not None and not isinstance(sys.stdout, runners._ThreadRouter)
+    assert sys.stdout is not None and not isinstance(sys.stdout, _workers._ThreadRouter)
 
 
 @pytest.mark.parametrize("method", METHODS)

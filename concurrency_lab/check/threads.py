@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import runners
+from ..basics import StartupResult
 from ..errors import LabError, NotebookFunctionError, UnpicklableError
-from ..runners import StartupResult
 from ._base import Feedback
 
 __all__ = ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_join"]

@@ -9,7 +9,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..runners import MemoryDemo, Run, StartupResult
+from ..basics import MemoryDemo, StartupResult
+from ..runners import Run
 from ..tracing import Span
 from ._base import new_axes, worker_colors
 
