@@ -66,13 +66,15 @@ class SharedCounter:
 
     ``counter.value += 1`` is the same read-modify-write as ``counter += 1``: read
     the value, add one, write it back. The difference is *where CPython may switch
-    threads*. Since Python 3.10 the interpreter only checks whether to hand the GIL
-    to another thread at a few places, chiefly when a function starts and at the
-    jump back to the top of a loop. ``n += 1`` on a plain variable has no such
-    place between its read and its write, so the race is there but almost never
-    hit. Writing ``value`` calls the property's setter, a Python function: the
-    switch can happen as the setter starts, after the read and the add but before
-    the write. That makes the real race show up reliably.
+    threads*. Since Python 3.10 the interpreter checks whether to hand the GIL to
+    another thread only at a few places: around calls to Python functions (as a
+    function starts, or as a call returns, depending on the version) and where a
+    loop jumps back to its start (the ``CHECK_EVAL_BREAKER`` sites in CPython's
+    ``Python/ceval.c``). ``n += 1`` on a plain variable has no such place between
+    its read and its write, so the race is there but almost never hit. Reading
+    ``value`` and writing it call the property's getter and setter, Python
+    functions, so a switch can fall after the read and before the write. The race
+    is the same; only its odds change, and now it shows.
 
     ``lock`` is a :class:`threading.Lock` for the fixed version.
 
@@ -890,6 +892,9 @@ class Interleavings:
         return "\n".join(lines)
 
 
+_MAX_STEPS = 200  # keeps the recursion (one level per step) well inside Python's limit
+
+
 def interleavings(prog: Program | str, *, max_states: int = 200_000) -> Interleavings:
     """Try every schedule of a step program; count how many end in each outcome.
 
@@ -940,13 +945,13 @@ def interleavings(prog: Program | str, *, max_states: int = 200_000) -> Interlea
             )
         return res
 
-    limit = sys.getrecursionlimit()
-    depth = sum(len(t) for t in p.threads) * 2 + 100
-    sys.setrecursionlimit(max(limit, depth + 1000))
-    try:
-        result = explore(_initial(p))
-    finally:
-        sys.setrecursionlimit(limit)
+    n_steps = sum(len(t) for t in p.threads)
+    if n_steps > _MAX_STEPS:
+        raise ValueError(
+            f"the program has {n_steps} steps; interleavings() explores at most "
+            f"{_MAX_STEPS}. Use fewer or shorter threads."
+        )
+    result = explore(_initial(p))
     ordered = sorted(result.items(), key=lambda kv: (-kv[1][0], kv[0]))
     return Interleavings(
         program=p,

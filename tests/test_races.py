@@ -377,3 +377,9 @@ def test_two_by_two_increments_as_shown_in_the_notebook():
     r = cl.interleavings(cl.program(INC * 2, INC * 2, shared={"counter": 0}))
     assert r.n_schedules == 924
     assert r.histogram == {"counter=2": 702, "counter=3": 216, "counter=4": 6}
+
+
+def test_too_many_steps_is_refused():
+    p = cl.program(INC * 40, INC * 40, shared={"counter": 0})
+    with pytest.raises(ValueError, match="the program has 240 steps; interleavings"):
+        cl.interleavings(p)

@@ -28,7 +28,7 @@ def counter_is_correct(
     *,
     n_workers: int = 2,
     n_increments: int = 100_000,
-    n_runs: int = 8,
+    n_runs: int = 6,
 ) -> Feedback:
     """Check an ``increment_many(counter, n)`` that adds 1 to ``counter.value`` ``n`` times.
 
@@ -181,23 +181,29 @@ def bounded_buffer_is_correct(buffer_class: type, *, capacity: int = 3) -> Feedb
         "max_len": 0,
     }
     try:
-        runners.start_join(_producer, 4, kind="thread", args=(buf, state), timeout_s=5)
+        runners.start_join(_producer, 4, kind="thread", args=(buf, state), timeout_s=10)
     except WorkerTimeoutError:
         return Feedback(
             False,
-            "Threads were still waiting after 5 s (they stay blocked in the background). "
+            "Threads were still waiting after 10 s (they stay blocked in the background). "
             "After a put() or get() changes the buffer, wake the others with "
             "`self.cond.notify_all()`, and wait with `self.cond.wait_for(condition, "
             "timeout=...)` so a waiter rechecks its condition.",
         )
     except WorkerError as exc:
-        hint = (
-            " A consumer ran while the buffer was empty: get() must wait until there is an "
-            "item, e.g. `with self.cond: self.cond.wait_for(lambda: len(self.items) > 0, "
-            "timeout=5)`."
-            if exc.exc_type == "IndexError"
-            else " Look at the traceback above for the line."
-        )
+        if exc.exc_type == "IndexError":
+            hint = (
+                " A consumer ran while the buffer was empty: get() must wait until there is "
+                "an item, e.g. `with self.cond: self.cond.wait_for(lambda: len(self.items) > 0, "
+                "timeout=5)`."
+            )
+        elif exc.exc_type == "TimeoutError":
+            hint = (
+                " A put() or get() waited in vain until its timeout: nobody woke it. After "
+                "changing the buffer, call `self.cond.notify_all()` (inside `with self.cond:`)."
+            )
+        else:
+            hint = " The last line of the traceback in the error shows where."
         return Feedback(False, f"A thread raised {exc.exc_type}: {str(exc).splitlines()[0]}.{hint}")
     if state["max_len"] > capacity:
         return Feedback(
