@@ -170,6 +170,7 @@ _LAZY = {
     "plot_ipc": "plots",
     "plot_pipeline": "plots",
     "plot_queue_depth": "plots",
+    "plot_pipeline_timeline": "plots",
     "ipc_explorer": "widgets",
     "pipeline_explorer": "widgets",
     # --- choosing a model, common problems (issue 7)

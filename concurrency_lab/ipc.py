@@ -1461,7 +1461,8 @@ class PipelineResult:
         kind: ``"process"`` or ``"thread"``.
         start_method: for processes; ``None`` for threads.
         n_producers, n_consumers, queue_size, n_items, item_cost_s: the settings.
-        elapsed_s: from the first worker's start to the last consumer's end.
+        elapsed_s: from the moment all workers were ready (they start together at a
+            barrier, so process start-up is left out) to the end of the last item.
         consumed: per consumer, the items it processed, in order.
         depth: ``(seconds since start, items in the queue)`` after each put and each get,
             computed from the times the calls returned (no ``qsize()`` needed).
@@ -1527,11 +1528,18 @@ def _wait_get(q: Any, stop: Any, deadline: float) -> tuple[bool, Any]:
 
 
 def _producer(
-    q: Any, items: Sequence[int], make_cost_s: float, stop: Any, timeout_s: float
-) -> tuple[list[tuple[str, int, int]], list[int]]:
+    q: Any,
+    items: Sequence[int],
+    make_cost_s: float,
+    stop: Any,
+    barrier: Any,
+    timeout_s: float,
+) -> tuple[int, list[tuple[str, int, int]], list[int]]:
     """Pipeline producer: make each item (a short sleep), put it on the queue."""
     clock = time.perf_counter_ns
     deadline = time.monotonic() + timeout_s
+    barrier.wait(timeout=timeout_s)  # everyone starts together, start-up cost left out
+    go = clock()
     raw: list[tuple[str, int, int]] = []
     puts: list[int] = []
     for i in items:
@@ -1544,15 +1552,22 @@ def _producer(
         t2 = clock()
         raw += [(f"make {i}", t0, t1), (f"put {i}", t1, t2)]
         puts.append(t2)
-    return raw, puts
+    return go, raw, puts
 
 
 def _consumer(
-    q: Any, item_cost_s: float, fail_at_item: int | None, stop: Any, timeout_s: float
-) -> tuple[list[int], list[tuple[str, int, int]], list[int]]:
+    q: Any,
+    item_cost_s: float,
+    fail_at_item: int | None,
+    stop: Any,
+    barrier: Any,
+    timeout_s: float,
+) -> tuple[int, list[int], list[tuple[str, int, int]], list[int]]:
     """Pipeline consumer: take items until the sentinel ``None``; each takes ``item_cost_s``."""
     clock = time.perf_counter_ns
     deadline = time.monotonic() + timeout_s
+    barrier.wait(timeout=timeout_s)
+    go = clock()
     raw: list[tuple[str, int, int]] = []
     gets: list[int] = []
     done: list[int] = []
@@ -1561,7 +1576,7 @@ def _consumer(
         got, item = _wait_get(q, stop, deadline)
         t1 = clock()
         if not got or item is None:  # stopped, or the sentinel: no more items
-            return done, raw, gets
+            return go, done, raw, gets
         gets.append(t1)
         raw.append(("wait", t0, t1))
         if item == fail_at_item:
@@ -1644,14 +1659,14 @@ def run_pipeline(
         f"consumer-{k + 1}" for k in range(n_consumers)
     ]
     if kind == "thread":
-        started_ns, ended_ns, prods, cons, pid = _pipeline_threads(
+        prods, cons, pid = _pipeline_threads(
             shares, n_consumers, queue_size, item_cost_s, make_cost_s, timeout_s, fail_at_item
         )
         method = None
         pids = [pid] * len(names)
     else:
         method = _check_start_method(start_method)
-        started_ns, ended_ns, prods, cons, pids = _pipeline_processes(
+        prods, cons, pids = _pipeline_processes(
             method,
             shares,
             n_consumers,
@@ -1664,13 +1679,15 @@ def run_pipeline(
     spans: list[Span] = []
     puts: list[int] = []
     gets: list[int] = []
-    for name, pid, (raw, put_ns) in zip(names, pids, prods):
+    started_ns = min(r[0] for r in [*prods, *cons])
+    for name, pid, (_, raw, put_ns) in zip(names, pids, prods):
         spans += [Span(name, pid, 0, label, a, b) for label, a, b in raw]
         puts += put_ns
-    for name, pid, (_, raw, get_ns) in zip(names[n_producers:], pids[n_producers:], cons):
+    for name, pid, (_, _, raw, get_ns) in zip(names[n_producers:], pids[n_producers:], cons):
         spans += [Span(name, pid, 0, label, a, b) for label, a, b in raw]
         gets += get_ns
     spans.sort(key=lambda s: s.start_ns)
+    ended_ns = max((s.end_ns for s in spans), default=started_ns)
     return PipelineResult(
         kind=kind,
         start_method=method,
@@ -1680,7 +1697,7 @@ def run_pipeline(
         n_items=n_items,
         item_cost_s=item_cost_s,
         elapsed_s=(ended_ns - started_ns) / 1e9,
-        consumed=tuple(tuple(c[0]) for c in cons),
+        consumed=tuple(tuple(c[1]) for c in cons),
         depth=_depth_curve(puts, gets, started_ns, queue_size),
         spans=tuple(spans),
         started_ns=started_ns,
@@ -1696,20 +1713,24 @@ def _pipeline_processes(
     make_cost_s: float,
     timeout_s: float,
     fail_at_item: int | None,
-) -> tuple[int, int, list[Any], list[Any], list[int]]:
+) -> tuple[list[Any], list[Any], list[int]]:
     ctx = get_context(method)
     q = ctx.Queue(maxsize=queue_size)
     stop = ctx.Event()
     n_producers = len(shares)
+    barrier = ctx.Barrier(n_producers + n_consumers)
     ok = False
     try:
         with _Children(ctx, timeout_s) as kids:
-            started_ns = time.perf_counter_ns()
             for j, items in enumerate(shares):
-                kids.start(f"producer-{j + 1}", _producer, q, items, make_cost_s, stop, timeout_s)
+                kids.start(
+                    f"producer-{j + 1}", _producer, q, items, make_cost_s, stop, barrier, timeout_s
+                )
             for k in range(n_consumers):
                 kids.start(
-                    f"consumer-{k + 1}", _consumer, q, item_cost_s, fail_at_item, stop, timeout_s
+                    f"consumer-{k + 1}",
+                    _consumer,
+                    *(q, item_cost_s, fail_at_item, stop, barrier, timeout_s),
                 )
             try:
                 prods = kids.results(range(n_producers))
@@ -1719,12 +1740,11 @@ def _pipeline_processes(
             except BaseException:
                 stop.set()  # let the others stop on their own before they are terminated
                 raise
-            ended_ns = time.perf_counter_ns()
             pids = [p.pid for p in kids.procs]
             ok = True
     finally:
         _close_queue(q, ok)
-    return started_ns, ended_ns, prods, cons, pids
+    return prods, cons, pids
 
 
 def _pipeline_threads(
@@ -1735,12 +1755,13 @@ def _pipeline_threads(
     make_cost_s: float,
     timeout_s: float,
     fail_at_item: int | None,
-) -> tuple[int, int, list[Any], list[Any], int]:
+) -> tuple[list[Any], list[Any], int]:
     import os
 
     q: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
     n_producers = len(shares)
+    barrier = threading.Barrier(n_producers + n_consumers)
     slots: list[list[Any]] = [[None, None] for _ in range(n_producers + n_consumers)]
 
     def run(slot: list[Any], fn: Callable[..., Any], *args: Any) -> None:
@@ -1751,8 +1772,8 @@ def _pipeline_threads(
             stop.set()
 
     jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_producer, (q, items, make_cost_s, stop, timeout_s)) for items in shares
-    ] + [(_consumer, (q, item_cost_s, fail_at_item, stop, timeout_s))] * n_consumers
+        (_producer, (q, items, make_cost_s, stop, barrier, timeout_s)) for items in shares
+    ] + [(_consumer, (q, item_cost_s, fail_at_item, stop, barrier, timeout_s))] * n_consumers
     names = [f"producer-{j + 1}" for j in range(n_producers)] + [
         f"consumer-{k + 1}" for k in range(n_consumers)
     ]
@@ -1761,7 +1782,6 @@ def _pipeline_threads(
         for slot, (fn, args), name in zip(slots, jobs, names)
     ]
     deadline = time.monotonic() + timeout_s
-    started_ns = time.perf_counter_ns()
     try:
         for t in threads:
             t.start()
@@ -1773,7 +1793,6 @@ def _pipeline_threads(
                     break
         for t in threads[n_producers:]:
             t.join(max(0.0, deadline - time.monotonic()))
-        ended_ns = time.perf_counter_ns()
     finally:
         stop.set()
         for t in threads:
@@ -1789,4 +1808,4 @@ def _pipeline_threads(
             timeout_s=timeout_s,
         )
     results = [result for result, _ in slots]
-    return started_ns, ended_ns, results[:n_producers], results[n_producers:], os.getpid()
+    return results[:n_producers], results[n_producers:], os.getpid()

@@ -32,9 +32,9 @@ from .deadlocks import (  # noqa: E402
 
 __all__ += ["plot_lock_timeline", "plot_philosophers", "plot_progress", "plot_wait_for"]
 # --- IPC (issue 6): add imports and names below
-from .ipc import plot_ipc, plot_pipeline, plot_queue_depth  # noqa: E402
+from .ipc import plot_ipc, plot_pipeline, plot_pipeline_timeline, plot_queue_depth  # noqa: E402
 
-__all__ += ["plot_ipc", "plot_pipeline", "plot_queue_depth"]
+__all__ += ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]
 # --- choosing a model (issue 7): add imports and names below
 from .models import (  # noqa: E402
     plot_dask_overhead,

@@ -5,12 +5,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from ..ipc import IPCResult, PipelineResult
 from ._base import new_axes, worker_colors
-from .timeline import plot_timeline
 
-__all__ = ["plot_ipc", "plot_pipeline", "plot_queue_depth"]
+__all__ = ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]
+
+#: What each span of a pipeline is, by the first word of its label, and its colour.
+_PHASES = {
+    "make": ("making an item", "tab:blue"),
+    "put": ("blocked in put (queue full)", "tab:red"),
+    "wait": ("waiting in get (queue empty)", "lightgrey"),
+    "item": ("working on an item", "tab:green"),
+}
 
 _METRICS = ("throughput", "latency")
 
@@ -87,8 +95,46 @@ def plot_queue_depth(
     ax.set_xlim(0, max(ts[-1], result.elapsed_s * 1e3 - shift_ms) * 1.02)
     ax.set_xlabel("time since the pipeline started (ms)")
     ax.set_ylabel("items queued")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def plot_pipeline_timeline(
+    result: PipelineResult, ax: Axes | None = None, *, zero_ns: int | None = None
+) -> Figure:
+    """One row per producer and consumer, coloured by what it was doing at each moment.
+
+    Blue: making an item; red: blocked in ``put`` because the queue was full;
+    grey: waiting in ``get`` because it was empty; green: working on an item.
+    Introduced in ``06-ipc.ipynb``.
+    """
+    rows = [f"producer-{j + 1}" for j in range(result.n_producers)] + [
+        f"consumer-{k + 1}" for k in range(result.n_consumers)
+    ]
+    fig, ax = new_axes(ax, figsize=(9, max(2.2, 0.45 * len(rows) + 1.2)))
+    t0 = result.started_ns if zero_ns is None else zero_ns
+    row_of = {w: i for i, w in enumerate(rows)}
+    for phase, (_, color) in _PHASES.items():
+        for worker, y in row_of.items():
+            bars = [
+                ((s.start_ns - t0) / 1e6, (s.end_ns - s.start_ns) / 1e6)
+                for s in result.spans
+                if s.worker == worker and s.label.split(" ", 1)[0] == phase
+            ]
+            if bars:
+                ax.broken_barh(bars, (y - 0.35, 0.7), facecolors=color, edgecolors="none")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, max(result.elapsed_s * 1e3, 1e-3) * 1.02)
+    ax.set_xlabel("time since the pipeline started (ms)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(
+        handles=[Patch(color=c, label=label) for label, c in _PHASES.values()],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+    )
     return fig
 
 
@@ -105,7 +151,9 @@ def plot_pipeline(result: PipelineResult, ax: Axes | None = None) -> Figure:
         f"{result.elapsed_s * 1e3:.0f} ms"
     )
     if ax is not None:
-        return plot_timeline(result.spans, ax, title=title)
+        plot_pipeline_timeline(result, ax)
+        ax.set_title(title)
+        return ax.figure  # type: ignore[return-value]
     rows = result.n_producers + result.n_consumers
     fig, (top, bottom) = plt.subplots(
         2,
@@ -116,10 +164,8 @@ def plot_pipeline(result: PipelineResult, ax: Axes | None = None) -> Figure:
         height_ratios=[max(2, rows), 2],
     )
     plt.close(fig)
-    plot_timeline(result.spans, top, title=title)
-    # The timeline counts from its first span: draw the depth on the same zero.
-    first = min((s.start_ns for s in result.spans), default=result.started_ns)
-    plot_queue_depth(result, bottom, zero_ns=first)
-    bottom.set_xlim(top.get_xlim())
+    plot_pipeline_timeline(result, top)
+    top.set_title(title)
+    plot_queue_depth(result, bottom)
     top.set_xlabel("")
     return fig
