@@ -1707,11 +1707,14 @@ def queue_join_trap(
 
     def drain() -> None:
         nonlocal received
-        while received < n_items:
+        deadline = time.monotonic() + 10
+        while received < n_items and time.monotonic() < deadline:
             try:
-                q.get(timeout=10)
+                q.get(timeout=0.05)
             except queue_module.Empty:
-                return
+                if not p.is_alive() and p.exitcode is not None and p.exitcode != 0:
+                    return  # the child crashed: nothing more will come
+                continue
             received += 1
 
     try:
