@@ -416,6 +416,13 @@ class Step:
             return f"signal({a[0]})"
         return f"if {a[0]} {a[1]} {a[2]}: go to step {a[3]}"
 
+    def text(self, n_steps: int) -> str:
+        """``str(step)``, except that a jump past the last step says "go to the end"."""
+        if self.op == "jump_if" and self.args[3] >= n_steps:
+            a = self.args
+            return f"if {a[0]} {a[1]} {a[2]}: go to the end"
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Program:
@@ -441,7 +448,7 @@ class Program:
         lines.append("shared: " + ", ".join(f"{k} = {v}" for k, v in self.shared))
         for name, steps in zip(self.names, self.threads):
             lines.append(f"{name}:")
-            lines.extend(f"  {i}  {s}" for i, s in enumerate(steps))
+            lines.extend(f"  {i}  {s.text(len(steps))}" for i, s in enumerate(steps))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -626,9 +633,9 @@ def _apply(p: Program, cond_locks: dict[str, str], st: _State, i: int) -> tuple[
     else:  # jump_if
         if _CMP[a[1]](_value(a[0], loc, who, step), a[2]):
             pcs[i] = a[3]
-            text = f"{step}  -> yes, jump"
+            text = f"{step.text(len(p.threads[i]))}  -> yes, jump"
         else:
-            text = f"{step}  -> no"
+            text = f"{step.text(len(p.threads[i]))}  -> no"
     locals_ = list(st.locals)
     locals_[i] = tuple(sorted(loc.items()))
     new = _State(
@@ -738,7 +745,8 @@ class Scheduler:
         step = p.threads[thread][st.pcs[thread]]
         if st.phase[thread] == "woken" and not reason:
             return f"take {step.args[1]} again (after wait)"
-        return f"blocked: {reason}" if reason else f"{st.pcs[thread]}: {step}"
+        n = len(p.threads[thread])
+        return f"blocked: {reason}" if reason else f"{st.pcs[thread]}: {step.text(n)}"
 
     def step(self, thread: int) -> str:
         """Run one step of ``thread`` (0-based); return what happened.
@@ -1335,7 +1343,7 @@ def primitive_demo(primitive: str, *, fixed: bool = True) -> PrimitiveDemo:
     if primitive == "Lock":
         counter = SharedCounter()
         target = _increment_locked if fixed else _increment_property
-        n = 100_000
+        n = 300_000  # long enough for several thread switches, so the race rarely hides
         run = runners.start_join(
             target, 2, kind="thread", args=(counter, n, threading.Barrier(2)), timeout_s=30
         )

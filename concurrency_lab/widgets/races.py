@@ -91,18 +91,16 @@ class SchedulerGame(W.VBox):
 
     def _refresh(self) -> None:
         s = self.scheduler
-        p = s.program
         for i, b in enumerate(self.step_buttons):
             b.disabled = not s.can_step(i)
         self.undo_button.disabled = not s.history
         self.board.value = _board_html(s)
-        colour = {"running": "#333", "finished": "#1a7f37", "deadlock": "#888"}[s.status]
+        colour = {"running": "#333", "finished": "#1a7f37", "deadlock": "#b35900"}[s.status]
         if s.is_race and s.outcome != "deadlock":
             colour = "#c62828"
         self.message.value = f"<b style='color:{colour}'>{html.escape(s.message)}</b>"
         steps = "".join(f"<li><code>{html.escape(t)}</code></li>" for _, t in s.history)
-        goal = html.escape(p.goal)
-        self.history_log.value = f"<i>{goal}</i><ol>{steps}</ol>" if steps else f"<i>{goal}</i>"
+        self.history_log.value = f"<ol>{steps}</ol>" if steps else ""
 
 
 def _board_html(s: Scheduler) -> str:
@@ -118,7 +116,7 @@ def _board_html(s: Scheduler) -> str:
             style = "background:#fff3c4;" if j == pc else ""
             rows.append(
                 f"<div style='{style}font-family:monospace'>{mark} {j} "
-                f"{html.escape(str(step))}</div>"
+                f"{html.escape(step.text(len(steps)))}</div>"
             )
         local = ", ".join(f"{k} = {v}" for k, v in s.locals(i).items()) or "(none yet)"
         cells.append(
@@ -127,7 +125,8 @@ def _board_html(s: Scheduler) -> str:
             f"<div>next: <i>{html.escape(s.next_step(i))}</i></div></td>"
         )
     locks = f"<div>locks: {html.escape('; '.join(held))}</div>" if held else ""
-    return f"<div>shared: {shared}</div>{locks}<table><tr>{''.join(cells)}</tr></table>"
+    goal = f"<div><i>{html.escape(p.goal)}</i></div>" if p.goal else ""
+    return f"{goal}<div>shared: {shared}</div>{locks}<table><tr>{''.join(cells)}</tr></table>"
 
 
 def scheduler_game(prog: Program | str = "lost update") -> SchedulerGame:
