@@ -383,3 +383,23 @@ def test_too_many_steps_is_refused():
     p = cl.program(INC * 40, INC * 40, shared={"counter": 0})
     with pytest.raises(ValueError, match="the program has 240 steps; interleavings"):
         cl.interleavings(p)
+
+
+def test_count_schedules_matches_the_binomial():
+    import math
+
+    assert cl.count_schedules(30, 30) == math.comb(60, 30) == 118264581564861424
+    assert cl.count_schedules(3, 3, 3) == math.comb(9, 3) * math.comb(6, 3) == 1680
+
+
+@pytest.mark.parametrize("primitive", ["Lock", "Semaphore"])
+def test_broken_timing_dependent_demos_fail_at_least_once(primitive):
+    # These depend on how the threads happen to be scheduled, so we retry: a single good run
+    # of a broken version is possible, three in a row are not plausible.
+    results = []
+    for _ in range(3):
+        d = cl.primitive_demo(primitive, fixed=False)
+        results.append(d.ok)
+        if not d.ok:
+            break
+    assert not all(results), f"{primitive} broken version behaved in 3 runs: {d.summary}"
