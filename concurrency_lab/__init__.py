@@ -219,6 +219,9 @@ _LAZY = {
     "plot_dask_overhead": "plots",
     "plot_oversubscription": "plots",
     "scenario_explorer": "widgets",
+    "clinic_explorer": "widgets",
+    "clinic": "problems",
+    "CLINIC": "problems",
 }
 
 

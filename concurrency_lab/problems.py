@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -42,6 +43,7 @@ from .runners import (
 from .workloads import calibrate, cpu_bound, noop
 
 __all__ = [
+    "CLINIC",
     "CoreCounts",
     "DeadWorkerResult",
     "ForkLockResult",
@@ -56,6 +58,7 @@ __all__ = [
     "ThreadExceptionResult",
     "ZombieResult",
     "checksum",
+    "clinic",
     "core_counts",
     "cores_under_affinity",
     "count_lines",
@@ -499,29 +502,18 @@ def dead_worker(
     ctx = get_context(method)
     start = time.perf_counter()
     if api == "pool":
-        pool = ctx.Pool(2)
-        try:
-            pending = pool.map_async(_maybe_die, [0, 1, 2, 3])
-            try:
-                pending.get(timeout=timeout_s)
-                outcome, message = "finished", ""
-            except multiprocessing.TimeoutError:
-                outcome = "timed out"
-                message = (
-                    f"no result after {timeout_s:g} s: the task's worker died and the pool "
-                    f"replaced it, but nobody re-runs the lost task or reports it"
-                )
-            waited = time.perf_counter() - start
-        finally:
-            pool.terminate()
-            pool.join()
+        outcome, message, waited = _dead_worker_in_pool(ctx, timeout_s)
+        # The pool's semaphores are unlinked only when its objects are collected.
+        gc.collect()
         return DeadWorkerResult(api, outcome, message, waited)
     ex = cf.ProcessPoolExecutor(2, mp_context=ctx)
     seen: dict[int, Any] = {}
     try:
-        futures = [ex.submit(_maybe_die, i) for i in range(4)]
-        seen.update(getattr(ex, "_processes", None) or {})
         try:
+            futures = []
+            for i in range(4):
+                futures.append(ex.submit(_maybe_die, i))
+                seen.update(getattr(ex, "_processes", None) or {})
             for f in futures:
                 f.result(timeout=timeout_s)
             outcome, message = "finished", ""
@@ -535,6 +527,27 @@ def dead_worker(
         ex.shutdown(wait=False, cancel_futures=True)
         _stop_processes(seen.values())
     return DeadWorkerResult(api, outcome, message, waited)
+
+
+def _dead_worker_in_pool(ctx: Any, timeout_s: float) -> tuple[str, str, float]:
+    start = time.perf_counter()
+    pool = ctx.Pool(2)
+    try:
+        pending = pool.map_async(_maybe_die, [0, 1, 2, 3])
+        try:
+            pending.get(timeout=timeout_s)
+            outcome, message = "finished", ""
+        except multiprocessing.TimeoutError:
+            outcome = "timed out"
+            message = (
+                f"no result after {timeout_s:g} s: the task's worker died and the pool "
+                f"replaced it, but nobody re-runs the lost task or reports it"
+            )
+        waited = time.perf_counter() - start
+    finally:
+        pool.terminate()
+        pool.join()
+    return outcome, message, waited
 
 
 # --------------------------------------------------------------------------- 4. where output goes
@@ -1122,3 +1135,56 @@ def queue_join(
         q.close()
         q.join_thread()
     return QueueJoinResult(get_first=get_first, joined_in_time=joined, got_bytes=len(got))
+
+
+# --------------------------------------------------------------------------- the clinic, by name
+
+#: Each problem of the clinic: (broken version, fixed version), both safe to run.
+CLINIC: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+    "exception in a thread": (
+        lambda: thread_exception(),
+        lambda: thread_exception(fix=True),
+    ),
+    "a pool worker dies": (
+        lambda: dead_worker(api="pool", timeout_s=1.0),
+        lambda: dead_worker(api="executor"),
+    ),
+    "join before get on a Queue": (
+        lambda: queue_join(timeout_s=1.0),
+        lambda: queue_join(get_first=True),
+    ),
+    "a killed worker's child": (
+        lambda: orphan_demo(),
+        lambda: orphan_demo(cleanup="tree"),
+    ),
+    "a global counter in processes": (
+        lambda: global_counter(),
+        lambda: global_counter(fix=True),
+    ),
+    "print in a child process": (
+        lambda: where_output_goes(),
+        lambda: where_output_goes(relay=True),
+    ),
+    "script without a __main__ guard": (
+        lambda: main_guard_script(guarded=False),
+        lambda: main_guard_script(guarded=True),
+    ),
+}
+
+
+def clinic(problem: str, *, fixed: bool = False) -> Any:
+    """Run the broken (or the fixed) version of one of the clinic's problems by name.
+
+    >>> clinic("exception in a thread").caught is None
+    True
+    >>> clinic("exception in a thread", fixed=True).caught
+    'ZeroDivisionError: division by zero'
+
+    Raises:
+        ValueError: unknown problem (the message lists them).
+    """
+    if problem not in CLINIC:
+        raise ValueError(
+            f"'problem' must be one of {', '.join(map(repr, CLINIC))} (got {problem!r})."
+        )
+    return CLINIC[problem][1 if fixed else 0]()

@@ -30,6 +30,6 @@ from .ipc import ipc_explorer, pipeline_explorer  # noqa: E402
 
 __all__ += ["ipc_explorer", "pipeline_explorer"]
 # --- choosing a model (issue 7): add imports and names below
-from .models import scenario_explorer  # noqa: E402
+from .models import clinic_explorer, scenario_explorer  # noqa: E402
 
-__all__ += ["scenario_explorer"]
+__all__ += ["clinic_explorer", "scenario_explorer"]
