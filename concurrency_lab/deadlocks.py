@@ -14,7 +14,7 @@ This module gives you the tools to see it happen safely:
 * :func:`find_deadlock` builds the *wait-for graph* (thread -> lock it waits for
   -> thread holding that lock) and returns the cycle, or ``None``.
   :func:`find_cycles` does the same for a hand-made :class:`WaitForGraph`.
-* A :class:`Watchdog` runs :func:`find_deadlock` every few milliseconds and, if
+* A :class:`Watchdog` runs :func:`find_deadlock` periodically (every 50 ms by default) and, if
   asked, breaks a cycle the way a database does: one thread (the *victim*) gets
   a :class:`DeadlockError` out of its ``acquire()``, unwinds, and retries.
 * Demos that deadlock on purpose and always return an outcome:
