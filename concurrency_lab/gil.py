@@ -56,6 +56,8 @@ __all__ = [
 def gil_enabled() -> bool:
     """True when this interpreter runs with the GIL (every CPython before 3.13, and most after).
 
+    Introduced in ``02-the-gil.ipynb``.
+
     A free-threaded build (``python3.13t``, ``python3.14t``) answers ``False``
     unless the GIL was switched back on (``PYTHON_GIL=1`` or an extension that
     needs it). Uses :func:`sys._is_gil_enabled` where it exists (3.13+).
@@ -70,6 +72,8 @@ def gil_enabled() -> bool:
 def free_threaded_build() -> bool:
     """True when this Python was built free-threaded (``Py_GIL_DISABLED``), GIL on or off.
 
+    Introduced in ``02-the-gil.ipynb``.
+
     >>> free_threaded_build() in (True, False)
     True
     """
@@ -78,6 +82,8 @@ def free_threaded_build() -> bool:
 
 def interpreter_summary() -> str:
     """One line about this interpreter and its GIL, e.g. ``'CPython 3.12.4, standard build: ...'``.
+
+    Introduced in ``02-the-gil.ipynb``.
 
     >>> interpreter_summary().startswith(platform.python_implementation())
     True
@@ -94,6 +100,8 @@ def interpreter_summary() -> str:
 @contextmanager
 def switch_interval(interval_s: float) -> Iterator[float]:
     """Set :func:`sys.setswitchinterval` inside a ``with`` block; restore it afterwards, always.
+
+    Introduced in ``02-the-gil.ipynb``.
 
     >>> before = sys.getswitchinterval()
     >>> with switch_interval(0.001):
@@ -247,6 +255,8 @@ def trace_handoff(
     timeout_s: float = 30.0,
 ) -> Handoff:
     """Run ``n_threads`` CPU-bound threads for ``duration_s`` and record when each really ran.
+
+    Introduced in ``02-the-gil.ipynb``.
 
     Each thread loops over tiny steps and reads the clock after each; a jump
     longer than ``gap_s`` means it was paused (waiting for the GIL, or for a
@@ -470,6 +480,8 @@ def measure_switch_interval(
     timeout_s: float = 30.0,
 ) -> SwitchIntervalResult:
     """Time fixed CPU-bound work beside a probe thread, at each switch interval.
+
+    Introduced in ``02-the-gil.ipynb``.
 
     The probe sleeps ``probe_period_s`` in a loop, like a thread serving a
     socket, and records how late each wake-up is. Sleeping releases the GIL;

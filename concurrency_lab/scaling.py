@@ -81,6 +81,8 @@ IO_UNIT_S = 0.001
 def io_wait(units: int) -> float:
     """Wait ``units`` milliseconds like a program waiting on I/O (no GIL held while waiting).
 
+    Introduced in ``02-the-gil.ipynb``.
+
     A work-unit version of :func:`~concurrency_lab.io_bound`, so it can be split
     over workers like the CPU-bound tasks. Returns the seconds it took.
 
@@ -122,6 +124,8 @@ def _noop_task(_: int = 0) -> int:
 def speedup(serial_s: float, parallel_s: float) -> float:
     """How many times faster the parallel run was: ``serial_s / parallel_s``.
 
+    Introduced in ``03-core-scaling.ipynb``.
+
     >>> speedup(2.0, 0.5)
     4.0
 
@@ -136,6 +140,8 @@ def speedup(serial_s: float, parallel_s: float) -> float:
 
 def efficiency(speedup_: float, n_workers: int) -> float:
     """Speedup per worker: 1.0 means every worker was fully used.
+
+    Introduced in ``03-core-scaling.ipynb``.
 
     >>> efficiency(3.0, 4)
     0.75
@@ -164,6 +170,8 @@ def _check_fraction(serial_fraction: object) -> float:
 def amdahl_speedup(n_workers: int, *, serial_fraction: float) -> float:
     """The speedup Amdahl's law predicts on ``n_workers`` with a serial share of the work.
 
+    Introduced in ``03-core-scaling.ipynb``.
+
     ``1 / (s + (1 - s) / n)``: the serial part takes as long as ever, only the
     rest is divided. However many workers, the speedup stays below ``1 / s``.
 
@@ -185,6 +193,8 @@ def amdahl_speedup(n_workers: int, *, serial_fraction: float) -> float:
 
 def fit_amdahl(n_workers: Sequence[int], speedups: Sequence[float]) -> float:
     """The serial fraction whose Amdahl curve best fits measured speedups (least squares).
+
+    Introduced in ``03-core-scaling.ipynb``.
 
     Finds ``s`` in 0..1 minimising ``sum((speedup_i - amdahl_speedup(n_i, s))**2)``.
     Points with one worker carry no information (the speedup is 1 whatever ``s``);
@@ -236,6 +246,8 @@ def fit_amdahl(n_workers: Sequence[int], speedups: Sequence[float]) -> float:
 def split_work(total_work: int, n_workers: int) -> tuple[int, ...]:
     """Split ``total_work`` units into ``n_workers`` chunks as even as possible.
 
+    Introduced in ``03-core-scaling.ipynb``.
+
     >>> split_work(10, 3)
     (4, 3, 3)
     >>> sum(split_work(1001, 7))
@@ -254,6 +266,8 @@ def split_work(total_work: int, n_workers: int) -> tuple[int, ...]:
 
 def worker_counts(max_workers: int, *, max_points: int = 8) -> tuple[int, ...]:
     """Worker counts worth measuring up to ``max_workers``: all of them when few, else a spread.
+
+    Introduced in ``03-core-scaling.ipynb``.
 
     The usable core count is always included when it is in range, since that is
     where the curve should bend.
@@ -534,6 +548,8 @@ def measure_scaling(
 ) -> ScalingResult:
     """Split a fixed total of work over each worker count, on threads and/or processes; time it.
 
+    Introduced in ``02-the-gil.ipynb`` and ``03-core-scaling.ipynb``.
+
     For every worker count ``n`` and kind, a pool of ``n`` workers is created and
     run once cold (its start-up time is kept as ``cold_s``); then, ``repeats``
     times, the serial baseline (all the work as one task in one worker thread)
@@ -774,6 +790,8 @@ def measure_pool_startup(
 ) -> PoolStartup:
     """Time a batch of tiny tasks on a brand-new pool (cold) and on the same pool again (warm).
 
+    Introduced in ``03-core-scaling.ipynb``.
+
     >>> r = measure_pool_startup(kind="thread", n_workers=2, repeats=1)
     >>> len(r.cold_s), len(r.warm_s)
     (1, 1)
@@ -844,6 +862,8 @@ def measure_granularity(
     timeout_s: float = 60.0,
 ) -> GranularityResult:
     """Time the same total of :func:`spin` work cut into many small or few large tasks.
+
+    Introduced in ``03-core-scaling.ipynb``.
 
     Each task is a message to a worker process and a result back: with tiny
     tasks that overhead dominates. ``chunksize`` > 1 sends several tasks per
@@ -936,6 +956,8 @@ def measure_argument_cost(
     timeout_s: float = 60.0,
 ) -> ArgumentCost:
     """Time a call with a ``bytes`` argument of each size, on a warm thread and process pool.
+
+    Introduced in ``03-core-scaling.ipynb``.
 
     A thread gets a reference to the same object; a process gets a pickled copy
     sent through a pipe. The worker only returns ``len(data)``.
