@@ -94,20 +94,26 @@ def plot_timeline(
                     facecolors=colors[pid],
                     edgecolors="white",
                     linewidth=0.5,
-                    alpha=1.0 if depth else 0.85,
+                    # outer spans fade when steps are drawn inside them
+                    alpha=1.0 if depth else (0.4 if max(depths) > 0 else 0.85),
                 )
             if label_spans and len(spans) <= 200:
                 for s in level:
                     width = (s.end_ns - s.start_ns) / 1e6
+                    # A span with steps nested inside gets its label above the bar, not over them.
+                    nested = any(
+                        o is not s and s.start_ns <= o.start_ns and o.end_ns <= s.end_ns
+                        for o in row_spans
+                    )
                     if width > end_ms * 0.12:
                         ax.text(
                             (s.start_ns - t0) / 1e6 + width / 2,
-                            y,
+                            y - h / 2 - 0.02 if nested else y,
                             s.label,
                             ha="center",
-                            va="center",
-                            fontsize=8,
-                            color="white",
+                            va="bottom" if nested else "center",
+                            fontsize=7 if nested else 8,
+                            color="0.25" if nested else "white",
                             clip_on=True,
                         )
     ax.set_yticks(range(len(rows)), rows)
