@@ -379,3 +379,53 @@ def test_scaling_explorer_shows_errors_in_its_output(monkeypatch):
     box.button.click()
     assert "ValueError: 'n_workers' must be >= 1" in box.plot.outputs[0]["text"]
     assert box.button.disabled is False
+
+
+# --------------------------------------------------------------------------- clean-up and design
+
+
+_CALLED_ON_MAIN: list[bool] = []
+
+
+def _note_thread(units: int) -> int:
+    import threading
+
+    _CALLED_ON_MAIN.append(threading.current_thread() is threading.main_thread())
+    return units
+
+
+def test_the_serial_baseline_never_runs_on_the_main_thread():
+    _CALLED_ON_MAIN.clear()
+    cl.measure_scaling(_note_thread, kinds=("thread",), n_workers=(1, 2), total_work=2, repeats=2)
+    # one warm-up call; per point n: a cold split run (n calls), then 2 x (baseline + split run)
+    assert len(_CALLED_ON_MAIN) == 1 + (1 + 2 * (1 + 1)) + (2 + 2 * (1 + 2))
+    assert not any(_CALLED_ON_MAIN)
+
+
+def test_keyboard_interrupt_mid_sweep_stops_the_pools():
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cl.measure_scaling(
+            cl.cpu_bound, kinds=("process",), n_workers=(2,), total_work=2, progress=interrupt
+        )
+    # no_leftovers (conftest) fails this test if a pool process survived
+
+
+def test_cpu_meter_samples_in_a_thread_and_stops_it():
+    import time
+
+    import psutil
+
+    from concurrency_lab.widgets.scaling import CpuMeter
+
+    meter = CpuMeter(period_s=0.01)
+    assert len(meter.bars) == (psutil.cpu_count() or 1)
+    with meter:
+        deadline = time.monotonic() + 5
+        while not meter.samples and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert meter.samples and len(meter.average) == len(meter.bars)
+    assert "average load per CPU" in meter.label.value
+    assert meter._thread is None
