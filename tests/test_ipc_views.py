@@ -206,3 +206,25 @@ def test_check_queue_workers():
     starter = cl.check.check_queue_workers(_squares_starter)
     assert not starter.ok and "Expected the 20 squares" in starter.message
     assert not cl.check.check_queue_workers(42).ok
+
+
+def test_pipeline_timeline_colours_each_phase():
+    res = cl.run_pipeline(n_items=6, item_cost_s=0.002, make_cost_s=0.001, kind="thread")
+    fig = cl.plot_pipeline_timeline(res)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "producer-1",
+        "producer-2",
+        "consumer-1",
+        "consumer-2",
+    ]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "making an item",
+        "blocked in put (queue full)",
+        "waiting in get (queue empty)",
+        "working on an item",
+    ]
+    # one bar per span: the bars drawn add up to the spans recorded
+    n_bars = sum(len(c.get_paths()) for c in ax.collections)
+    assert n_bars == len(res.spans)
