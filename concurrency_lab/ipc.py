@@ -1203,9 +1203,18 @@ def _check_ack(got: Any, n: int, method: str) -> None:
 
 
 def _make_channel(
-    method: str, ctx: BaseContext, kids: _Children, payloads: dict[int, bytes], src: Any, np: Any
-) -> _Channel:
+    method: str,
+    ctx: BaseContext,
+    kids: _Children,
+    payloads: dict[int, bytes],
+    src: Any,
+    np: Any,
+    channels: list[_Channel],
+) -> None:
+    """Set up ``method``'s sender side and its echo; append it to ``channels`` at once,
+    so that whatever it has set up is freed even if a later step fails."""
     ch = _Channel()
+    channels.append(ch)
     if method == "memcpy":
         dst = np.empty_like(src)
         dst[:] = src  # touch every page once, outside the timing
@@ -1291,7 +1300,6 @@ def _make_channel(
     else:  # pragma: no cover - checked before
         raise ValueError(method)
     ch.send = send
-    return ch
 
 
 def _time_messages(
@@ -1419,7 +1427,7 @@ def measure_ipc(
             # shares the parent's pages copy-on-write, and writing to them afterwards would
             # make each memcpy pay for page faults and copies it should not.
             for m in (*chosen[1:], "memcpy"):
-                channels.append(_make_channel(m, ctx, kids, payloads, src, np))
+                _make_channel(m, ctx, kids, payloads, src, np, channels)
             channels.insert(0, channels.pop())  # back in the order of ``chosen``
             for j, n in enumerate(size_list):
                 for m, ch in zip(chosen, channels):

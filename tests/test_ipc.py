@@ -226,6 +226,23 @@ def test_measure_freed_on_keyboard_interrupt(monkeypatch):
     assert _children_left() == []
 
 
+@pytest.mark.parametrize("failing", ["echo-SharedMemory", "echo-Manager"])
+def test_measure_freed_when_a_child_cannot_start(monkeypatch, failing):
+    before = _shm()
+    original = ipc._Children.start
+
+    def start(self, name, *args):
+        if name == failing:
+            raise OSError("injected: cannot start a process")
+        return original(self, name, *args)
+
+    monkeypatch.setattr(ipc._Children, "start", start)
+    with pytest.raises(OSError, match="injected: cannot start a process"):
+        cl.measure_ipc(["SharedMemory", "Manager"], [64])
+    assert _shm() - before == set()
+    assert _children_left() == []  # echo children and the manager's server are gone
+
+
 @pytest.mark.skipif("fork" not in METHODS, reason="patching a worker reaches only forked children")
 def test_measure_freed_when_echo_child_fails(monkeypatch):
     before = _shm()
