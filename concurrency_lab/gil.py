@@ -34,17 +34,20 @@ from typing import Any
 
 from .errors import WorkerError, WorkerTimeoutError
 from .runners import _check_callable, _check_n_workers, _check_timeout
+from .scaling import IO_UNIT_S, ScalingResult, io_wait, measure_scaling
 from .tracing import Recorder, Span
-from .workloads import calibrate, cpu_bound
+from .workloads import calibrate, cpu_bound, gil_releasing
 
 __all__ = [
     "Handoff",
     "ProbeRun",
     "SwitchIntervalResult",
+    "ThreadScaling",
     "free_threaded_build",
     "gil_enabled",
     "interpreter_summary",
     "measure_switch_interval",
+    "measure_thread_scaling",
     "switch_interval",
     "trace_handoff",
 ]
@@ -535,3 +538,84 @@ def measure_switch_interval(
         alone=alone,
         runs=tuple(runs),
     )
+
+
+# --------------------------------------------------------------------------- threads that scale
+
+
+def zlib_compress(units: int) -> str:
+    """Compress ``units`` MiB with zlib (C code that releases the GIL while it works).
+
+    >>> zlib_compress(1) == zlib_compress(1)
+    True
+    """
+    return gil_releasing(units, algorithm="zlib")
+
+
+#: The kinds of work :func:`measure_thread_scaling` compares, by label.
+THREAD_WORKLOADS: dict[str, Callable[[int], Any]] = {
+    "pure-Python CPU": cpu_bound,
+    "sha256 (C, no GIL)": gil_releasing,
+    "zlib (C, no GIL)": zlib_compress,
+    "waiting (I/O)": io_wait,
+}
+
+
+@dataclass(frozen=True)
+class ThreadScaling:
+    """Thread speedups for several kinds of work, measured one after the other.
+
+    Attributes:
+        n_threads: how many threads shared each workload.
+        labels: the kinds of work, e.g. ``"pure-Python CPU"``.
+        results: one thread-only :class:`~concurrency_lab.scaling.ScalingResult` per label.
+    """
+
+    n_threads: int
+    labels: tuple[str, ...]
+    results: tuple[ScalingResult, ...]
+
+    @property
+    def speedups(self) -> tuple[float, ...]:
+        """The median speedup with ``n_threads`` threads, per label."""
+        return tuple(r.speedup("thread", self.n_threads) for r in self.results)
+
+    def conclusion(self) -> str:
+        """One sentence, computed from the measurement."""
+        parts = [f"{label} {s:.1f}x" for label, s in zip(self.labels, self.speedups)]
+        return f"With {self.n_threads} threads: " + "; ".join(parts) + "."
+
+
+def measure_thread_scaling(
+    n_threads: int = 2, *, work_s: float = 0.05, repeats: int = 3, timeout_s: float = 60.0
+) -> ThreadScaling:
+    """How much faster ``n_threads`` threads make each kind of work: CPU, C without the GIL, I/O.
+
+    Each workload is sized to take about ``work_s`` on one thread here, then
+    timed on one thread and split over ``n_threads`` (see
+    :func:`~concurrency_lab.measure_scaling`). Introduced in ``02-the-gil.ipynb``.
+
+    >>> r = measure_thread_scaling(2, work_s=0.005, repeats=1)
+    >>> r.labels[0], len(r.speedups)
+    ('pure-Python CPU', 4)
+
+    Raises:
+        ValueError: bad arguments.
+    """
+    n_threads = _check_n_workers(n_threads, "thread")
+    if isinstance(work_s, bool) or not isinstance(work_s, (int, float)) or not 0 < work_s <= 10:
+        raise ValueError(f"'work_s' must be above 0 and at most 10 seconds (got {work_s!r}).")
+    results = []
+    for fn in THREAD_WORKLOADS.values():
+        units = max(1, round(work_s / IO_UNIT_S)) if fn is io_wait else calibrate(fn, work_s)
+        results.append(
+            measure_scaling(
+                fn,
+                kinds=("thread",),
+                n_workers=(n_threads,),
+                total_work=units,
+                repeats=repeats,
+                timeout_s=timeout_s,
+            )
+        )
+    return ThreadScaling(n_threads, tuple(THREAD_WORKLOADS), tuple(results))

@@ -221,3 +221,25 @@ def test_gil_explorer_runs_on_click_and_restores_the_interval(restore_interval):
 
 def test_gil_module_exports():
     assert gil.__all__ and all(hasattr(gil, name) for name in gil.__all__)
+
+
+def test_measure_thread_scaling_structure_and_plot():
+    r = cl.measure_thread_scaling(2, work_s=0.003, repeats=1)
+    assert r.labels == (
+        "pure-Python CPU",
+        "sha256 (C, no GIL)",
+        "zlib (C, no GIL)",
+        "waiting (I/O)",
+    )
+    assert [res.kinds for res in r.results] == [("thread",)] * 4
+    assert [res.n_workers for res in r.results] == [(2,)] * 4
+    assert r.results[3].total_work == 3  # io_wait units are milliseconds
+    assert r.conclusion().startswith("With 2 threads: pure-Python CPU ")
+    fig = cl.plot_thread_scaling(r)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(r.labels)
+    with pytest.raises(ValueError, match=r"'work_s' must be above 0 and at most 10 seconds"):
+        cl.measure_thread_scaling(2, work_s=0)
+
+
+def test_zlib_compress_is_deterministic():
+    assert cl.zlib_compress(1) == cl.zlib_compress(1) == cl.gil_releasing(1, algorithm="zlib")

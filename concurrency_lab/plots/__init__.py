@@ -14,10 +14,10 @@ from .timeline import plot_memory, plot_startup, plot_timeline
 # --- foundation (issue 2)
 __all__ = ["new_axes", "plot_memory", "plot_startup", "plot_timeline", "worker_colors"]
 # --- scaling and GIL (issue 3): add imports and names below
-from .gil import plot_handoff, plot_probe_latency
+from .gil import plot_handoff, plot_probe_latency, plot_thread_scaling
 from .scaling import plot_scaling
 
-__all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling"]
+__all__ += ["plot_handoff", "plot_probe_latency", "plot_scaling", "plot_thread_scaling"]
 # --- races (issue 4): add imports and names below
 from .races import plot_interleavings, plot_lost_updates, plot_primitive_demo  # noqa: E402
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..gil import Handoff, SwitchIntervalResult
+from ..gil import Handoff, SwitchIntervalResult, ThreadScaling
 from ._base import new_axes, worker_colors
 
-__all__ = ["plot_handoff", "plot_probe_latency"]
+__all__ = ["plot_handoff", "plot_probe_latency", "plot_thread_scaling"]
 
 
 def plot_handoff(result: Handoff, ax: Axes | None = None, *, title: str | None = None) -> Figure:
@@ -103,4 +103,49 @@ def plot_probe_latency(
             f"{n} CPU-bound thread{'s' if n != 1 else ''}"
         )
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_thread_scaling(
+    result: ThreadScaling, ax: Axes | None = None, *, title: str | None = None
+) -> Figure:
+    """Bar chart: how much faster N threads made each kind of work, with the ideal marked.
+
+    Each bar is a median speedup with the spread of the repeats as an error bar;
+    the dashed line is perfect scaling (N x). Introduced in ``02-the-gil.ipynb``.
+
+    Args:
+        result: from :func:`concurrency_lab.measure_thread_scaling`.
+        ax: draw here instead of in a new figure.
+        title: defaults to a summary.
+
+    Returns:
+        The figure drawn on.
+    """
+    fig, ax = new_axes(ax, figsize=(7, 3.6))
+    n = result.n_threads
+    points = [r.point("thread", n) for r in result.results]
+    heights = [p.speedup for p in points]
+    lo = [max(0.0, p.speedup - p.speedup_range[0]) for p in points]
+    hi = [max(0.0, p.speedup_range[1] - p.speedup) for p in points]
+    colors = worker_colors(list(result.labels))
+    xs = range(len(points))
+    ax.bar(xs, heights, yerr=[lo, hi], capsize=4, color=[colors[k] for k in result.labels])
+    ax.axhline(n, color="0.4", ls="--", lw=1, label=f"perfect: {n}x")
+    ax.axhline(1, color="0.6", ls=":", lw=1, label="no gain: 1x")
+    for x, h in zip(xs, heights):
+        ax.annotate(
+            f"{h:.1f}x",
+            (x, 0),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            color="white",
+            fontweight="bold",
+        )
+    ax.set_xticks(list(xs), list(result.labels))
+    ax.set_ylabel(f"speedup with {n} threads")
+    ax.set_ylim(0, max([n, *heights]) * 1.2)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title or f"Which work do {n} threads speed up?", fontsize=10)
     return fig
