@@ -1406,7 +1406,12 @@ class _Arbiter:
 
 
 def starvation(
-    *, fair: bool = False, n_workers: int = 3, duration_s: float = 0.3, hold_s: float = 0.002
+    *,
+    fair: bool = False,
+    n_workers: int = 3,
+    turns: int | None = None,
+    duration_s: float = 0.3,
+    hold_s: float = 0.002,
 ) -> DemoOutcome:
     """A lock handed out by priority: the lowest-priority thread never gets a turn.
 
@@ -1419,16 +1424,16 @@ def starvation(
     worker waits forever, though nothing is deadlocked: it is *starved*. In
     arrival order everyone gets the same number of turns (give or take one).
 
-    >>> dict(starvation(duration_s=0.05).progress)["worker-3"]
-    0
-    >>> out = starvation(fair=True, duration_s=0.05)
-    >>> max(out.progress.values()) - min(out.progress.values()) <= 1
-    True
+    >>> dict(starvation(turns=30).progress)
+    {'worker-1': 15, 'worker-2': 15, 'worker-3': 0}
+    >>> dict(starvation(fair=True, turns=30).progress)
+    {'worker-1': 10, 'worker-2': 10, 'worker-3': 10}
 
     Args:
         fair: serve in arrival order instead of by priority.
         n_workers: number of threads (2 to 8); ``worker-1`` has the highest priority.
-        duration_s: how long the threads compete.
+        turns: stop after this many turns in all (None: run for ``duration_s``).
+        duration_s: how long the threads compete (at most).
         hold_s: how long each turn lasts.
 
     Returns:
@@ -1437,6 +1442,8 @@ def starvation(
     Introduced in ``05-deadlocks.ipynb``.
     """
     n_workers = _check_count("n_workers", n_workers, 2, 8)
+    if turns is not None:
+        turns = _check_count("turns", turns, 1, 1_000_000)
     duration_s = _check_positive("duration_s", duration_s, allow_zero=False)
     hold_s = _check_positive("hold_s", hold_s)
     registry = LockRegistry()
@@ -1454,8 +1461,12 @@ def starvation(
                 attempts[name] += 1
                 if not arbiter.request(name, priority):
                     continue
+                if stop.is_set():
+                    break  # granted just as the demo ended: that turn does not count
                 time.sleep(hold_s)
                 progress[name] += 1
+                if turns is not None and sum(progress.values()) >= turns:
+                    stop.set()  # only the holder counts, so the total is exact
                 arbiter.release(name, n_workers - 1)
         except threading.BrokenBarrierError:
             pass
@@ -1471,7 +1482,7 @@ def starvation(
             t.start()
         gate.wait()
         arbiter.release("start", n_workers)  # first turn once everyone is queued
-        time.sleep(duration_s)
+        stop.wait(duration_s)
     finally:
         stop.set()
         gate.abort()
