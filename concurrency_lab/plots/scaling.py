@@ -55,9 +55,9 @@ def plot_scaling(
         ax.axvline(cores, color="0.3", ls=":", lw=1.2)
         ax.annotate(
             f"{cores} usable core{'s' if cores != 1 else ''}",
-            (cores, 1.0),
+            (cores, 0.0),
             xycoords=("data", "axes fraction"),
-            xytext=(4, -14),
+            xytext=(4, 4),
             textcoords="offset points",
             fontsize=9,
             color="0.3",
@@ -100,7 +100,7 @@ def plot_scaling(
     ax.set_xlim(0.7, top + 0.3)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     if title is None:
         title = (
             f"{result.workload}: {result.total_work} units, serial "
