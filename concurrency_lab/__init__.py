@@ -138,6 +138,7 @@ _LAZY = {
     "Watchdog": "deadlocks",
     "find_deadlock": "deadlocks",
     "find_cycles": "deadlocks",
+    "default_registry": "deadlocks",
     "lock_intervals": "deadlocks",
     "DEADLOCK_STRATEGIES": "deadlocks",
     "lock_order_inversion": "deadlocks",

@@ -518,3 +518,32 @@ def test_fifty_repeats_of_every_demo_leave_nothing_behind():
         assert cl.queue_join_trap(start_method=QUICK_METHOD, join_timeout_s=0.01).recovered
         assert cl.queue_join_trap(start_method=QUICK_METHOD, drain_first=True).recovered
     assert set(threading.enumerate()) <= before
+
+
+def test_find_deadlock_on_the_default_registry():
+    a, b = TracedLock("default-A"), TracedLock("default-B")  # no registry: the shared one
+    both = threading.Barrier(2, timeout=5)
+    outcomes = {}
+
+    def worker(first, second):
+        name = threading.current_thread().name
+        with first:
+            both.wait()
+            try:
+                got = second.acquire(timeout=5)
+                outcomes[name] = "got it"
+                if got:
+                    second.release()
+            except DeadlockError:
+                outcomes[name] = "aborted"
+
+    ts = [_in_thread(lambda: worker(a, b), "dflt-1"), _in_thread(lambda: worker(b, a), "dflt-2")]
+    # Waits with a timeout are not deadlocks by themselves; ask for bounded cycles too.
+    _wait_until(lambda: find_deadlock(include_bounded=True) is not None)
+    d = find_deadlock(include_bounded=True)
+    assert d.threads == ("dflt-1", "dflt-2") and d.locks == ("default-B", "default-A")
+    assert find_deadlock() is None  # both waits will time out on their own
+    assert cl.default_registry().abort("dflt-2")
+    for t in ts:
+        t.join(5)
+    assert outcomes == {"dflt-1": "got it", "dflt-2": "aborted"}
