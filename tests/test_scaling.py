@@ -199,6 +199,23 @@ def test_measure_scaling_processes_under_every_start_method(method):
     ]
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_the_lab_workloads_reach_processes_under_every_start_method(method):
+    r = cl.measure_scaling(
+        cl.io_wait,
+        kinds=("process",),
+        n_workers=(2,),
+        total_work=2,
+        start_method=method,
+        repeats=1,
+    )
+    assert r.point("process", 2).cold_s > 0
+    g = cl.measure_granularity(
+        task_sizes=(500,), total_iterations=1000, start_method=method, repeats=1
+    )
+    assert g.n_tasks == (2,)
+
+
 def test_measure_scaling_serial_fraction_and_progress_callback():
     seen = []
     r = cl.measure_scaling(
@@ -358,6 +375,7 @@ def test_scaling_explorer_runs_on_click_and_redraws():
     box = cl.scaling_explorer(run_now=False, workload="io")
     box.workers.value = 2
     box.kinds.value = ("thread",)
+    assert box.start_method.disabled is True
     box.button.click()
     first = box.result
     assert first is not None and first.n_workers == (1, 2) and first.kinds == ("thread",)

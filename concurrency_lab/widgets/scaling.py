@@ -222,6 +222,9 @@ def scaling_explorer(
 
     callback = safe_callback(plot, update)
     button.on_click(callback)
+    kinds.observe(
+        lambda change: setattr(method, "disabled", "process" not in change["new"]), "value"
+    )
     box.run = callback  # type: ignore[attr-defined]
     box.workers, box.workload, box.kinds = workers, work, kinds  # type: ignore[attr-defined]
     box.start_method, box.size, box.button = method, size, button  # type: ignore[attr-defined]
