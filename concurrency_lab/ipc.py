@@ -1564,6 +1564,12 @@ def _producer(
         t2 = clock()
         raw += [(f"make {i}", t0, t1), (f"put {i}", t1, t2)]
         puts.append(t2)
+    if hasattr(q, "join_thread"):
+        # A multiprocessing.Queue hands items to a background thread that writes them to the
+        # pipe later. Wait until all of ours are in the pipe before reporting "done": only
+        # then can the parent's sentinels not overtake them.
+        q.close()
+        q.join_thread()
     return go, raw, puts
 
 
@@ -1632,7 +1638,10 @@ def run_pipeline(
     """Producers put items on one bounded queue, consumers take and process them.
 
     Shutdown uses *sentinels*: once every producer has finished, the parent puts
-    one ``None`` per consumer; a consumer that takes ``None`` stops. The queue
+    one ``None`` per consumer; a consumer that takes ``None`` stops. A
+    ``multiprocessing.Queue`` keeps order only per sender, and a producer's last
+    items may still wait in its background thread when it returns, so each
+    producer flushes (``q.close(); q.join_thread()``) before it reports done. The queue
     holds at most ``queue_size`` items: producers that get ahead block in ``put``
     (back-pressure), consumers with nothing to do wait in ``get``. Both show up in
     the timeline. Making an item and processing one are sleeps, so the pipeline's
