@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .basics import MemoryDemo, StartupResult, measure_startup, memory_isolation
 from .errors import (
     LabError,
     NotebookFunctionError,
@@ -25,14 +26,10 @@ from .errors import (
 from .runners import (
     KINDS,
     START_METHODS,
-    MemoryDemo,
     Run,
-    StartupResult,
     available_start_methods,
     default_start_method,
     get_context,
-    measure_startup,
-    memory_isolation,
     run_tasks,
     start_join,
     usable_cores,
