@@ -362,6 +362,11 @@ def _time_model(
     return time.perf_counter() - start
 
 
+def _units(workload: Callable[..., Any], target_s: float) -> int:
+    """Calibrate twice and keep the larger size: the run least slowed by other programs."""
+    return max(calibrate(workload, target_s), calibrate(workload, target_s))
+
+
 def _progress(total: int, desc: str) -> Any:
     """A tqdm bar (notebook-aware) that starts no monitor thread, which would outlive it."""
     from tqdm.auto import tqdm
@@ -378,6 +383,7 @@ def scenario_matrix(
     n_tasks: int | None = None,
     task_s: float = 0.05,
     start_method: str | None = None,
+    repeats: int = 2,
     progress: bool = True,
     timeout_s: float = 60.0,
 ) -> ScenarioMatrix:
@@ -389,8 +395,8 @@ def scenario_matrix(
     processes, and as ``asyncio`` tasks on one event loop with at most
     ``n_workers`` in flight. Serial always runs first for each workload, and the
     other models right after it, so the machine's drifting speed affects the
-    baseline and the model alike. With the defaults, the whole matrix takes
-    about 5-10 s on 2 cores.
+    baseline and the model alike; each cell keeps the fastest of ``repeats`` runs.
+    With the defaults, the whole matrix takes about 10 s on 2 cores.
 
     The ``asyncio`` column runs the tasks as coroutines: waits are awaited
     (:func:`async_io_bound`), but CPU and C work is called directly, as an
@@ -409,6 +415,8 @@ def scenario_matrix(
         n_tasks: tasks per workload (default ``2 * n_workers``).
         task_s: target seconds of one task.
         start_method: for the process pool (``None`` = the platform default).
+        repeats: measure each cell this many times and keep the fastest run, the one
+            least disturbed by other programs on the machine.
         progress: show a progress bar (tqdm) over the cells of the matrix.
         timeout_s: limit for each cell.
 
@@ -429,24 +437,26 @@ def scenario_matrix(
         raise ValueError(f"'n_tasks' must be a whole number >= 1 (got {n_tasks!r}).")
     if isinstance(task_s, bool) or not isinstance(task_s, (int, float)) or not 0 < task_s <= 5:
         raise ValueError(f"'task_s' must be a number of seconds in (0, 5] (got {task_s!r}).")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"'repeats' must be a whole number >= 1 (got {repeats!r}).")
     method = _check_start_method(start_method)
     timeout_s = _check_timeout(timeout_s)
 
     bar = None
     if progress:
-        bar = _progress(len(rows) * len(cols), "scenario matrix")
+        bar = _progress(len(rows) * len(cols) * repeats, "scenario matrix")
     try:
         plans: dict[str, tuple[Callable[..., Any], Callable[..., Any], list[tuple[Any, ...]]]] = {}
         if "cpu" in rows:
-            plans["cpu"] = (cpu_bound, cpu_bound, [(calibrate(cpu_bound, task_s),)] * n_tasks)
+            plans["cpu"] = (cpu_bound, cpu_bound, [(_units(cpu_bound, task_s),)] * n_tasks)
         if "gil_releasing" in rows:
-            units = calibrate(gil_releasing, task_s)
+            units = _units(gil_releasing, task_s)
             plans["gil_releasing"] = (gil_releasing, gil_releasing, [(units,)] * n_tasks)
         if "io" in rows:
             plans["io"] = (io_bound, async_io_bound, [(float(task_s),)] * n_tasks)
         if "mixed" in rows:
             half = (
-                max(1, calibrate(cpu_bound, task_s / 2))
+                max(1, _units(cpu_bound, task_s / 2))
                 if "cpu" not in plans
                 else max(1, plans["cpu"][2][0][0] // 2)
             )
@@ -454,14 +464,16 @@ def scenario_matrix(
         table = []
         for w in rows:
             fn, async_fn, tasks = plans[w]
-            times = []
-            for m in cols:
-                if bar is not None:
-                    bar.set_postfix_str(f"{w} / {m}")
-                times.append(_time_model(m, fn, async_fn, tasks, n_workers, method, timeout_s))
-                if bar is not None:
-                    bar.update(1)
-            table.append(tuple(times))
+            best = [float("inf")] * len(cols)
+            for _ in range(repeats):  # each round: serial first, then every model
+                for j, m in enumerate(cols):
+                    if bar is not None:
+                        bar.set_postfix_str(f"{w} / {m}")
+                    t = _time_model(m, fn, async_fn, tasks, n_workers, method, timeout_s)
+                    best[j] = min(best[j], t)
+                    if bar is not None:
+                        bar.update(1)
+            table.append(tuple(best))
     finally:
         if bar is not None:
             bar.close()
@@ -591,8 +603,9 @@ def recommend(
             )
         elif t >= min_gain and t >= tie * p:
             why.append(
-                f"Threads did as well as processes ({t:.1f}x vs {p:.1f}x): the work spends its "
-                f"time outside the GIL (waiting, or inside C code that releases it)."
+                f"Threads did at least about as well as processes ({t:.1f}x vs {p:.1f}x): the "
+                f"work spends its time outside the GIL (waiting, or inside C code that "
+                f"releases it)."
             )
     if a is not None and t is not None and t >= min_gain and a < min_gain:
         why.append(
@@ -797,6 +810,7 @@ class InterpreterSweep:
         elapsed_s: ``{kind: seconds per pool size}``; kinds are ``"thread"`` and, on
             3.14+, ``"interpreter"``.
         errors: ``{kind: message}`` for kinds that could not run there.
+        usable_cores: the cores the sweep could use.
     """
 
     python: str
@@ -805,6 +819,7 @@ class InterpreterSweep:
     n_tasks: int
     elapsed_s: dict[str, tuple[float, ...]]
     errors: dict[str, str]
+    usable_cores: int = 1
 
     def speedups(self, kind: str = "thread") -> tuple[float, ...]:
         """Speedup of each pool size over one worker, for ``kind``."""
@@ -953,6 +968,7 @@ def interpreter_sweep(
         n_tasks=n_tasks,
         elapsed_s={k: tuple(v) for k, v in data["elapsed_s"].items()},
         errors=dict(data["errors"]),
+        usable_cores=usable_cores(),
     )
 
 
@@ -1111,7 +1127,7 @@ def dask_overhead(
             raise ValueError(f"'{name}' must be a whole number >= 1 (got {value!r}).")
     method = _check_start_method(start_method)
     timeout_s = _check_timeout(timeout_s)
-    units = calibrate(cpu_bound, task_s)
+    units = _units(cpu_bound, task_s)
     code = (
         "import json, sys\n"
         "from concurrency_lab.models import _dask_measure\n"

@@ -369,13 +369,13 @@ class ThreadExceptionResult:
 
     Attributes:
         fix: ``False`` = a bare ``threading.Thread``; ``True`` = an executor's future.
-        join_returned: ``join()`` / waiting returned normally, without an error.
+        silent: the starting thread's wait (``join()``) ended with no sign of the error.
         hook_saw: what ``threading.excepthook`` received (it only prints by default).
         caught: the error the starting thread caught, or ``None``.
     """
 
     fix: bool
-    join_returned: bool
+    silent: bool
     hook_saw: str | None
     caught: str | None
 
@@ -412,7 +412,7 @@ def thread_exception(*, fix: bool = False, timeout_s: float = 10.0) -> ThreadExc
     finally:
         threading.excepthook = saved
     return ThreadExceptionResult(
-        fix=fix, join_returned=joined, hook_saw=seen[0] if seen else None, caught=caught
+        fix=fix, silent=joined, hook_saw=seen[0] if seen else None, caught=caught
     )
 
 
@@ -608,16 +608,18 @@ def _hello_from_child() -> str:
 def where_output_goes(
     *, start_method: str | None = None, relay: bool = False, timeout_s: float = 30.0
 ) -> OutputDemo:
-    """A child process prints; does the text reach the parent's ``sys.stdout``?
+    """A child process prints; does the text reach the parent's ``sys.stdout`` object?
 
-    In Jupyter, ``sys.stdout`` is a Python object that forwards text to the
-    notebook, not the process's file descriptor 1. A ``spawn``/``forkserver``
-    child has a fresh ``sys.stdout`` on descriptor 1 (the terminal that started
-    Jupyter); a ``fork`` child writes to its own *copy* of the parent's object,
-    which never reaches the parent. Here the parent's ``sys.stdout`` is replaced
-    by a buffer, as Jupyter does. With ``relay=True`` the lab's
-    :func:`~concurrency_lab.start_join` sends the child's lines back through a pipe
-    and prints them in the parent, labelled.
+    A program that captures output (a test runner, a web server, a notebook)
+    replaces ``sys.stdout`` with an object of its own. A ``spawn``/``forkserver``
+    child has a fresh ``sys.stdout`` on file descriptor 1; a ``fork`` child writes
+    to its own *copy* of the parent's object. Either way nothing arrives in the
+    parent's object. (Jupyter's kernel adds plumbing that forwards some child
+    output, at the file-descriptor level, into whichever cell is running; other
+    runners, such as nbval, drop it.) Here the parent's ``sys.stdout`` is a plain
+    buffer. With ``relay=True`` the lab's :func:`~concurrency_lab.start_join`
+    sends the child's lines back through a pipe and prints them in the parent,
+    labelled.
 
     Returns:
         An :class:`OutputDemo` with what the parent's ``sys.stdout`` received
@@ -967,7 +969,7 @@ def oversubscription(
     cores = usable_cores()
     sizes = tuple(f * cores for f in factors)
     n_tasks = max(sizes)
-    units = calibrate(cpu_bound, task_s)
+    units = max(calibrate(cpu_bound, task_s), calibrate(cpu_bound, task_s))  # least disturbed
     elapsed, mean_task = [], []
     for n in sizes:
         run = run_tasks(

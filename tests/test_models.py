@@ -78,6 +78,7 @@ def test_scenario_matrix_with_progress_bar():
         ({"n_tasks": 0}, "'n_tasks' must be a whole number >= 1 (got 0)."),
         ({"task_s": 0}, "'task_s' must be a number of seconds in (0, 5] (got 0)."),
         ({"n_workers": 0}, "'n_workers' must be >= 1 (got 0)."),
+        ({"repeats": 0}, "'repeats' must be a whole number >= 1 (got 0)."),
     ],
 )
 def test_scenario_matrix_rejects_bad_input(kwargs, message):
@@ -147,7 +148,9 @@ def test_recommend_rejects_bad_input():
 
 
 def test_recommend_on_a_real_matrix_names_a_measured_model():
-    m = cl.scenario_matrix(workloads=["io"], n_workers=2, n_tasks=2, task_s=0.01, progress=False)
+    m = cl.scenario_matrix(
+        workloads=["io"], n_workers=2, n_tasks=2, task_s=0.01, repeats=1, progress=False
+    )
     r = cl.recommend(m, workload="io")
     assert r.model in m.models
     assert f"{m.n_tasks} tasks" in r.reasoning
@@ -357,6 +360,9 @@ def test_check_best_model():
     fb = cl.check.best_model(m, "cpu", "threads")
     assert not fb.ok and "processes reached 2.0x" in fb.message
     assert not cl.check.best_model(m, "cpu", "gpu").ok
+    flat = _matrix({"cpu": (1.0, 0.98, 0.97, 1.0)})
+    fb = cl.check.best_model(flat, "cpu", "serial")
+    assert fb.ok and "nothing beat serial by more than 10%" in fb.message
 
 
 def test_check_fetches_concurrently():

@@ -117,10 +117,11 @@ def test_a_fresh_child_has_its_own_free_lock(method):
 def test_thread_exception_is_lost_then_reported_by_a_future():
     hook = threading.excepthook
     broken = cl.thread_exception()
-    assert broken.join_returned and broken.caught is None
+    assert broken.silent and broken.caught is None
     assert broken.hook_saw == "ZeroDivisionError: division by zero"
     fixed = cl.thread_exception(fix=True)
     assert fixed.caught == "ZeroDivisionError: division by zero" and fixed.hook_saw is None
+    assert not fixed.silent
     assert threading.excepthook is hook  # restored
 
 

@@ -73,6 +73,12 @@ def best_model(matrix: ScenarioMatrix, workload: str, answer: str) -> Feedback:
     speed = {m: matrix.speedup(workload, m) for m in matrix.models}
     fastest = max(speed, key=speed.__getitem__)
     if speed[answer] >= 0.9 * speed[fastest]:
+        if answer == "serial":
+            return Feedback(
+                True,
+                f"Here nothing beat serial by more than 10% on {workload} (best: {fastest}, "
+                f"{speed[fastest]:.1f}x). Was the machine busy? Run the matrix again to see.",
+            )
         return Feedback(
             True,
             f"{answer} ran {workload} {speed[answer]:.1f}x faster than serial here"

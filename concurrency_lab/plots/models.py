@@ -65,8 +65,15 @@ def plot_interpreter_sweeps(sweeps: Sequence[InterpreterSweep], ax: Axes | None 
     fig, ax = new_axes(ax, figsize=(6.5, 3.8))
     if not sweeps:
         raise ValueError("'sweeps' is empty: pass at least one cl.interpreter_sweep(...) result.")
-    most = max(max(s.n_workers) for s in sweeps)
-    ax.plot([1, most], [1, most], ls=":", color="grey", label="ideal (one core per worker)")
+    sizes = sorted({n for s in sweeps for n in s.n_workers})
+    cores = max(s.usable_cores for s in sweeps)
+    ax.plot(
+        sizes,
+        [min(n, cores) for n in sizes],
+        ls=":",
+        color="grey",
+        label=f"ideal on {cores} core{'s' if cores != 1 else ''}",
+    )
     for sweep in sweeps:
         for kind in sweep.elapsed_s:
             ax.plot(
@@ -77,7 +84,7 @@ def plot_interpreter_sweeps(sweeps: Sequence[InterpreterSweep], ax: Axes | None 
             )
     ax.set_xlabel("workers (pool size)")
     ax.set_ylabel("speedup over 1 worker")
-    ax.set_xticks(sorted({n for s in sweeps for n in s.n_workers}))
+    ax.set_xticks(sizes)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.set_title("Pure-Python CPU tasks on a pool, per interpreter", fontsize=10)
@@ -132,7 +139,7 @@ def plot_oversubscription(result: OversubscriptionResult, ax: Axes | None = None
         [x + width / 2 for x in xs], result.mean_task_s, width, label="one task, start to end"
     )
     for bars in (b1, b2):
-        ax.bar_label(bars, fmt="%.2f s", fontsize=8)
+        ax.bar_label(bars, fmt="%.3f s", fontsize=8)
     ax.set_xticks(list(xs), labels)
     ax.set_ylabel("seconds")
     ax.set_title(
