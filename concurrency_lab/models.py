@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import glob
 import json
 import os
@@ -205,13 +206,21 @@ def run_coroutine(coro: Awaitable[Any], *, timeout_s: float = 60.0) -> Any:
                 asyncio.set_event_loop(None)
                 loop.close()
 
+    def cancel_and_wait() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop may close meanwhile
+            for task in asyncio.all_tasks(loop):
+                loop.call_soon_threadsafe(task.cancel)
+        t.join(5)
+
     t = threading.Thread(target=main, name="lab-event-loop", daemon=True)
     t.start()
-    t.join(timeout_s)
+    try:
+        t.join(timeout_s)
+    except BaseException:  # e.g. KeyboardInterrupt: stop the coroutine too
+        cancel_and_wait()
+        raise
     if t.is_alive():
-        for task in asyncio.all_tasks(loop):
-            loop.call_soon_threadsafe(task.cancel)
-        t.join(5)
+        cancel_and_wait()
         raise WorkerTimeoutError(
             f"the coroutine was still running after timeout_s={timeout_s:g} s; it was cancelled.",
             workers=("lab-event-loop",),

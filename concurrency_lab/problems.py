@@ -125,7 +125,7 @@ def plain_executor(
     reports ``BrokenProcessPool``. The worker's own ``AttributeError`` goes to its
     stderr, which in Jupyter is the terminal, not the notebook.
 
-    >>> plain_executor(square, 4, start_method="fork")
+    >>> plain_executor(square, 4, start_method="spawn")
     'result: 16'
     """
     method = _check_start_method(start_method)

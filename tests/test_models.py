@@ -7,6 +7,7 @@ import asyncio
 import os
 import stat
 import sys
+import threading
 
 import pytest
 
@@ -394,3 +395,20 @@ def test_check_runs_on_any_executor():
     assert "iterator" in cl.check.runs_on_any_executor(lazy).message
     assert "futures" in cl.check.runs_on_any_executor(futures).message
     assert cl.check.runs_on_any_executor(good).ok
+
+
+def test_run_coroutine_cancels_on_interrupt(monkeypatch):
+    """A KeyboardInterrupt while waiting cancels the coroutine and ends its loop thread."""
+    real_join = threading.Thread.join
+    calls = []
+
+    def interrupted_join(self, timeout=None):
+        if self.name == "lab-event-loop" and not calls:
+            calls.append(1)
+            raise KeyboardInterrupt
+        return real_join(self, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", interrupted_join)
+    with pytest.raises(KeyboardInterrupt):
+        cl.run_coroutine(asyncio.sleep(30), timeout_s=60)
+    assert not [t for t in threading.enumerate() if t.name == "lab-event-loop"]
