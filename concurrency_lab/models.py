@@ -802,8 +802,8 @@ def explain_interpreters(found: Sequence[InterpreterInfo]) -> str:
         "InterpreterPoolExecutor runs each task in a sub-interpreter with its own GIL: "
         "process-like isolation inside one process.\n"
         "How to get one: 'uv python install 3.14t', 'pyenv install 3.14t', the python.org "
-        "installers (macOS, Windows: tick 'free-threaded binaries'), or your distribution's "
-        "python3.14-nogil package; then run this cell again."
+        "installers (macOS, Windows: tick 'free-threaded binaries'), or a free-threaded package "
+        "of your Linux distribution; then run this cell again."
     )
 
 
