@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -28,7 +28,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; CONCURRENCY_LAB_CHROMIUM points elsewhere (e.g. /usr/bin/chromium-browser).
+CHROMIUM = Path(os.environ.get("CONCURRENCY_LAB_CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -38,6 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Containers often give /dev/shm only 64 MB, too little for a tall page: use /tmp instead.
+    "--disable-dev-shm-usage",
 ]
 REQUIRE_ENV = "CONCURRENCY_LAB_REQUIRE_BROWSER"
 SERVER_START_TIMEOUT_S = 60.0
@@ -93,6 +96,8 @@ class LabServer:
     root: Path
     log: Path
     proc: subprocess.Popen
+    #: Processes of a kernel that outlived its shutdown (killed, then reported at teardown).
+    leaks: list[str] = field(default_factory=list)
 
     def api(self, method: str, path: str, *, timeout_s: float = 10.0) -> object:
         """Call the REST API with the token; return the decoded JSON (None when empty)."""
@@ -115,14 +120,42 @@ class LabServer:
         except OSError:
             return "(no server log)"
 
-    def shutdown_kernels_of(self, notebook: str) -> None:
-        """Delete the sessions (so the kernels) of ``notebook``; ignore a server that is gone."""
+    def kernel_processes(self, kernel_id: str) -> list[psutil.Process]:
+        """The kernel's process (found by its connection file) and everything it started."""
+        out: list[psutil.Process] = []
         try:
-            for s in self.api("GET", "/api/sessions"):  # type: ignore[union-attr]
-                if s.get("path") == notebook or s.get("path", "").endswith("/" + notebook):
-                    self.api("DELETE", f"/api/sessions/{s['id']}", timeout_s=30)
-        except (urllib.error.URLError, OSError):
+            for p in psutil.Process(self.proc.pid).children(recursive=True):
+                if any(f"kernel-{kernel_id}.json" in a for a in p.cmdline()):
+                    out += [p, *p.children(recursive=True)]
+        except psutil.Error:
             pass
+        return out
+
+    def shutdown_kernels_of(self, notebook: str) -> None:
+        """Delete the sessions (and so the kernels) of ``notebook``, and check that the kernel
+        and its children are gone 10 s later (stragglers are killed and recorded in ``leaks``).
+        """
+        try:
+            sessions = self.api("GET", "/api/sessions")
+        except (urllib.error.URLError, OSError):
+            return  # the server is gone: teardown ends whatever is left
+        for s in sessions:  # type: ignore[union-attr]
+            if s.get("path") != notebook:
+                continue
+            procs = self.kernel_processes(s["kernel"]["id"]) if s.get("kernel") else []
+            try:
+                self.api("DELETE", f"/api/sessions/{s['id']}", timeout_s=30)
+            except (urllib.error.URLError, OSError):
+                pass
+            _, alive = psutil.wait_procs(procs, timeout=10)
+            for p in alive:
+                try:
+                    if p.status() == psutil.STATUS_ZOMBIE:
+                        continue
+                    self.leaks.append(f"{notebook}: pid {p.pid} {' '.join(p.cmdline())[:120]}")
+                    p.kill()
+                except psutil.Error:
+                    pass
 
 
 def _stop_server(proc: subprocess.Popen, server: LabServer | None) -> None:
@@ -152,10 +185,12 @@ def _stop_server(proc: subprocess.Popen, server: LabServer | None) -> None:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
-        for p in descendants:  # a child may have left the group (setsid): end it by pid
+        for p in descendants:  # kernels run in sessions of their own: end them by pid and group
             try:
+                if os.getpgid(p.pid) == p.pid:
+                    os.killpg(p.pid, sig)
                 p.send_signal(sig)
-            except psutil.Error:
+            except (psutil.Error, ProcessLookupError, PermissionError):
                 pass
         try:
             proc.wait(timeout=wait_s)
@@ -165,8 +200,10 @@ def _stop_server(proc: subprocess.Popen, server: LabServer | None) -> None:
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=5)
-    leftovers = [p.pid for p in descendants if p.is_running() and p.status() != "zombie"]
+    leftovers = [p.pid for p in descendants if _alive([p])]
     assert not leftovers, f"processes of the JupyterLab server outlived it: {leftovers}"
+    leaks = server.leaks if server is not None else []
+    assert not leaks, "kernel processes outlived their kernel's shutdown:\n" + "\n".join(leaks)
 
 
 def _alive(procs: list[psutil.Process]) -> bool:

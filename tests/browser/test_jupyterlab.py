@@ -69,19 +69,27 @@ _DOM_JS = """
   const app = window.jupyterapp;
   const panel = Array.from(app.shell.widgets('main')).find(
     (w) => w.context && w.context.path === path && w.content && w.content.widgets);
+  const loaded = (imgs) => imgs.filter((im) => im.complete && im.naturalWidth > 0).length;
   return panel.content.widgets.map((c, i) => {
-    const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea .jp-RenderedImage img'));
-    const outputs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output'));
+    const area = c.node.querySelector('.jp-Cell-outputArea');
+    const kids = area ? Array.from(area.querySelectorAll(':scope > .jp-OutputArea-child')) : [];
     return {
       index: i,
-      widget_outputs: outputs.filter((o) => o.querySelector('.jupyter-widgets')).length,
-      sliders: c.node.querySelectorAll('.widget-slider').length,
-      images: imgs.length,
-      images_loaded: imgs.filter((im) => im.complete && im.naturalWidth > 0).length,
+      // One entry per output of the cell, in the order of the model's outputs.
+      outputs: kids.map((k) => {
+        const o = k.querySelector('.jp-OutputArea-output');
+        return {
+          widget: Boolean(k.querySelector('.jupyter-widgets')),
+          // A widget closed by the kernel (e.g. a finished progress bar) leaves an empty,
+          // hidden output: nothing to see, nothing wrong.
+          closed: Boolean(o && o.classList.contains('lm-mod-hidden') && !o.childElementCount),
+          images_loaded: loaded(Array.from(k.querySelectorAll('.jp-RenderedImage img'))),
+        };
+      }),
+      images_loaded: loaded(Array.from(c.node.querySelectorAll('.jp-RenderedImage img'))),
       widget_text: Array.from(c.node.querySelectorAll('.widget-output'))
         .map((o) => o.textContent).join('\\n'),
-      text: c.node.querySelector('.jp-OutputArea')
-        ? c.node.querySelector('.jp-OutputArea').textContent : '',
+      text: area ? area.textContent : '',
     };
   });
 }
@@ -214,9 +222,16 @@ EXPLORERS = {
     ),
     "scaling_explorer": Explorer("03-*.ipynb", "scaling_explorer(", "workers", False, True),
 }
-_EXPLORER_NOTEBOOKS = set()
-for _ex in EXPLORERS.values():
-    _EXPLORER_NOTEBOOKS.update(p.name for p in NOTEBOOKS.glob(_ex.notebook_glob))
+
+
+def _find_explorer_notebook(ex: Explorer) -> str | None:
+    for p in sorted(NOTEBOOKS.glob(ex.notebook_glob)):
+        if ex.call in p.read_text():
+            return p.name
+    return None
+
+
+_EXPLORER_NOTEBOOKS = {_find_explorer_notebook(ex) for ex in EXPLORERS.values()} - {None}
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -240,39 +255,33 @@ def test_notebook_runs_in_jupyterlab(browser_context, lab_server, artifacts_dir,
         assert not not_run, f"{name}: cells {not_run} did not run.\n{_summary(state)}"
 
         # Every widget and image the kernel sent must be rendered by the page.
-        want_widgets = {c["index"]: sum(WIDGET_MIME in o["mimes"] for o in c["outs"]) for c in code}
-        want_images = {
-            c["index"]: sum(any(m in o["mimes"] for m in IMAGE_MIMES) for o in c["outs"])
-            for c in code
-        }
-        assert sum(want_widgets.values()) > 0, f"{name}: no cell displays a widget"
-        assert sum(want_images.values()) > 0, f"{name}: no cell displays a plot"
-
-        def rendered() -> list[dict]:
-            return page.evaluate(_DOM_JS, name)
+        def unrendered(cell: dict, dom: dict) -> list[str]:
+            if len(dom["outputs"]) != len(cell["outs"]):
+                return [f"{len(dom['outputs'])} of {len(cell['outs'])} outputs shown"]
+            out = []
+            for j, (o, d) in enumerate(zip(cell["outs"], dom["outputs"])):
+                if WIDGET_MIME in o["mimes"] and not (d["widget"] or d["closed"]):
+                    out.append(f"output {j}: widget not rendered")
+                if any(m in o["mimes"] for m in IMAGE_MIMES) and not d["images_loaded"]:
+                    out.append(f"output {j}: image not loaded")
+            return out
 
         deadline = time.monotonic() + RENDER_TIMEOUT_S
         while True:
-            dom = {d["index"]: d for d in rendered()}
-            missing = [
-                i
-                for i in want_widgets
-                if dom[i]["widget_outputs"] < want_widgets[i]
-                or dom[i]["images_loaded"] < want_images[i]
-            ]
+            dom = {d["index"]: d for d in page.evaluate(_DOM_JS, name)}
+            missing = {
+                c["index"]: problems for c in code if (problems := unrendered(c, dom[c["index"]]))
+            }
             if not missing or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        assert not missing, (
-            f"{name}: widgets or images not rendered in cells {missing}: "
-            + "; ".join(
-                f"cell {i}: {dom[i]['widget_outputs']}/{want_widgets[i]} widgets, "
-                f"{dom[i]['images_loaded']}/{want_images[i]} images"
-                for i in missing
-            )
+        assert not missing, f"{name}: not rendered after {RENDER_TIMEOUT_S:.0f} s: " + "; ".join(
+            f"cell {i}: {', '.join(p)}" for i, p in missing.items()
         )
-        assert page.locator(".jupyter-widgets").count() > 0
-        assert page.locator(".jp-RenderedImage img").count() > 0
+        n_widgets = sum(o["widget"] for d in dom.values() for o in d["outputs"])
+        n_images = sum(d["images_loaded"] for d in dom.values())
+        assert n_widgets > 0, f"{name}: no cell shows a widget"
+        assert n_images > 0, f"{name}: no cell shows a plot"
         shown = "\n".join(d["text"] for d in dom.values())
         assert "Error displaying widget" not in shown, f"{name}: a widget failed to display"
         broken = [
@@ -288,13 +297,6 @@ def test_notebook_runs_in_jupyterlab(browser_context, lab_server, artifacts_dir,
             _ran[name] = page
         else:
             close_notebook(page, lab_server, name)
-
-
-def _find_explorer_notebook(ex: Explorer) -> str | None:
-    for p in sorted(NOTEBOOKS.glob(ex.notebook_glob)):
-        if ex.call in p.read_text():
-            return p.name
-    return None
 
 
 def _widget_images(cell) -> list[str]:
