@@ -3,12 +3,23 @@
 Without this, a SIGTERM kills pytest at once and leaves nbval's Jupyter kernels and
 their child processes running with no parent. As a KeyboardInterrupt, pytest unwinds
 its fixtures and shuts the kernels down.
+
+Only the pytest process itself converts the signal: a child made with ``fork``
+inherits this handler, and there SIGTERM must keep its default meaning (die now),
+or ``Process.terminate()`` and ``Pool.terminate()`` would no longer stop it.
 """
 
+import os
 import signal
+
+_PYTEST_PID = os.getpid()
 
 
 def _sigterm_to_interrupt(signum, frame):
+    if os.getpid() != _PYTEST_PID:  # a forked child: behave as if no handler were set
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt(f"received signal {signum}")
 
 

@@ -797,6 +797,14 @@ def _shm_double(name: str, n: int, fail: bool) -> float:
         shm.close()  # this process's mapping; only the owner unlinks
 
 
+def _unlink(shm: shared_memory.SharedMemory) -> None:
+    """Unlink a segment; one that is already gone counts as freed."""
+    try:
+        shm.unlink()
+    except FileNotFoundError:
+        pass
+
+
 def shared_memory_demo(
     *, n: int = 100_000, start_method: str | None = None, timeout_s: float = 30, fail: bool = False
 ) -> IPCDemo:
@@ -841,7 +849,7 @@ def shared_memory_demo(
         try:
             shm.close()
         finally:
-            shm.unlink()  # frees the segment, even if close() failed
+            _unlink(shm)  # frees the segment, even if close() failed
     total = float(sum(range(n)))
     return IPCDemo(
         primitive="SharedMemory (numpy view)",
@@ -888,7 +896,7 @@ def shareable_list_demo(*, start_method: str | None = None, timeout_s: float = 3
         try:
             sl.shm.close()
         finally:
-            sl.shm.unlink()
+            _unlink(sl.shm)
     after = [11, 2.5, "xyz", True, None]
     return IPCDemo(
         primitive="ShareableList",
@@ -1279,7 +1287,7 @@ def _make_channel(
             try:
                 shm.close()
             finally:
-                shm.unlink()
+                _unlink(shm)
 
         ch.cleanup.append(free)
         views.append(np.ndarray((max_size,), dtype=np.uint8, buffer=shm.buf))
