@@ -545,9 +545,6 @@ def _dead_worker_in_pool(ctx: Any, timeout_s: float) -> tuple[str, str, float]:
             )
         waited = time.perf_counter() - start
     finally:
-        # Pool.terminate() joins its workers without a timeout; stop them ourselves
-        # first (terminate, then kill), so clean-up is bounded even if one is stuck.
-        _stop_processes(list(getattr(pool, "_pool", [])))
         pool.terminate()
         pool.join()
     return outcome, message, waited
