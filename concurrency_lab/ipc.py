@@ -1425,9 +1425,9 @@ def measure_ipc(
     pickle_s = [0.0] * len(size_list)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ._progress import progress_bar
 
-        bar = tqdm(total=len(chosen) * len(size_list), desc="measuring", leave=False)
+        bar = progress_bar(len(chosen) * len(size_list))
     channels: list[_Channel] = []
     try:
         with _Children(ctx, timeout_s) as kids:

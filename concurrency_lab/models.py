@@ -378,10 +378,9 @@ def _units(workload: Callable[..., Any], target_s: float) -> int:
 
 def _progress(total: int, desc: str) -> Any:
     """A tqdm bar (notebook-aware) that starts no monitor thread, which would outlive it."""
-    from tqdm.auto import tqdm
+    from ._progress import progress_bar
 
-    quiet = type("LabProgress", (tqdm,), {"monitor_interval": 0})
-    return quiet(total=total, desc=desc, leave=False)
+    return progress_bar(total, desc)
 
 
 def scenario_matrix(

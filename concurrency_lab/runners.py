@@ -630,11 +630,9 @@ def run_tasks(
 
 
 def _progress_bar(total: int, unit: str) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as exc:  # pragma: no cover - tqdm is in the lab extra
-        raise ImportError("progress=True needs tqdm: pip install 'concurrency_lab[lab]'") from exc
-    return tqdm(total=total, desc="tasks", leave=False)
+    from ._progress import progress_bar
+
+    return progress_bar(total, f"tasks ({unit})")
 
 
 def _collect(

@@ -663,12 +663,9 @@ def _progress(progress: bool | Callable[[int, int], None], total: int) -> tuple[
     if callable(progress):
         return None, lambda done: progress(done, total)
     if progress:
-        from tqdm.auto import tqdm
+        from ._progress import progress_bar
 
-        class _Bar(tqdm):  # type: ignore[misc, valid-type]
-            monitor_interval = 0  # no tqdm monitor thread left running after the bar
-
-        bar = _Bar(total=total, desc="measuring", leave=False)
+        bar = progress_bar(total)
 
         def report(done: int) -> None:
             bar.n = done

@@ -287,3 +287,8 @@ def test_check_runs_in_spawn():
     assert cl.check.check_runs_in_spawn(cl.cpu_bound, 1).ok
     fb = cl.check.check_runs_in_spawn(cl.raise_error, "no")
     assert not fb.ok and "failed there" in fb.message
+
+
+def test_run_tasks_progress_bar_leaves_no_thread():
+    run = cl.run_tasks(cl.noop, [()] * 3, progress=True)
+    assert len(run.results) == 3

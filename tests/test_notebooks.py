@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 LESSONS = [nb for nb in NOTEBOOKS if not nb.name.startswith("00-")]
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
-FIX = "nbstripout --keep-id --extra-keys metadata.widgets notebooks/*.ipynb notebooks/solutions/*.ipynb"
+FIX = (
+    "nbstripout --keep-id --extra-keys metadata.widgets "
+    "notebooks/*.ipynb notebooks/solutions/*.ipynb"
+)
 
 
 def _load(path: Path) -> dict:
