@@ -28,7 +28,8 @@ def lab_start_join(kind: str, method: str | None) -> float:
 def main() -> None:
     bare = cl.measure_startup(repeats=REPEATS)
     thread = bare.medians_s[0]
-    print(f"{'configuration':24} {'bare':>10} {'x thread':>9} {'lab start_join':>15} {'lab/bare':>9}")
+    header = f"{'configuration':24} {'bare':>10} {'x thread':>9}"
+    print(f"{header} {'lab start_join':>15} {'lab/bare':>9}")
     for label, med in zip(bare.labels, bare.medians_s, strict=True):
         kind, method = ("thread", None) if label == "thread" else ("process", label[9:-1])
         lab = lab_start_join(kind, method)

@@ -170,9 +170,7 @@ def test_plot_timeline_accepts_span_lists_and_an_axes():
 
 
 def test_plot_startup_and_memory():
-    res = cl.StartupResult(
-        labels=("thread", "process (fork)"), samples_s=((1e-4,), (3e-3,))
-    )
+    res = cl.StartupResult(labels=("thread", "process (fork)"), samples_s=((1e-4,), (3e-3,)))
     fig = cl.plot_startup(res)
     assert len(fig.axes[0].patches) == 2
     demo = cl.MemoryDemo("thread", None, 2, 0, (1, 2), 2)
