@@ -229,6 +229,51 @@ class Handoff:
             f"{self.overlap_fraction:.0%} of the run (share of time running: {share})."
         )
 
+    def compared_with(self, other: Handoff) -> str:
+        """Sentences comparing this trace's turns with ``other``'s, computed from both.
+
+        Typically ``default.compared_with(short_interval_trace)``. Says whether
+        the trace with the shorter switch interval really had more, shorter
+        turns, and warns when it did not (a busy machine blurs the picture).
+        """
+        rows = [
+            f"switch interval {t.switch_interval_s * 1e3:g} ms: {len(t.turns)} turns, median "
+            f"{t.median_turn_s * 1e3:.1f} ms"
+            for t in (self, other)
+        ]
+        text = "S" + "; ".join(rows)[1:] + "."
+        if other.switch_interval_s == self.switch_interval_s:
+            return text + " Both traces used the same interval."
+        short, long_ = (
+            (other, self)
+            if other.switch_interval_s < self.switch_interval_s
+            else (
+                self,
+                other,
+            )
+        )
+        both_turned = short.turns and long_.turns
+        if both_turned and short.median_turn_s < 0.8 * long_.median_turn_s:
+            text += (
+                f" The {short.switch_interval_s * 1e3:g} ms interval gave shorter turns"
+                + (", and more of them" if len(short.turns) > len(long_.turns) else "")
+                + "."
+            )
+        else:
+            text += (
+                f" Here the turns were NOT shorter with the {short.switch_interval_s * 1e3:g} ms "
+                f"interval: on a busy machine the operating system decides when the waiting "
+                f"thread gets a core, which can take longer than the interval. Rerun."
+            )
+        if max(self.overlap_fraction, other.overlap_fraction) < 0.05:
+            text += " In both, one thread ran at a time."
+        else:
+            text += (
+                f" Threads ran at the same moment for {self.overlap_fraction:.0%} and "
+                f"{other.overlap_fraction:.0%} of the runs."
+            )
+        return text
+
 
 def _handoff_worker(
     rec: Recorder, go: threading.Barrier, run_ns: list[int], gap_ns: int, timeout_s: float
@@ -402,14 +447,22 @@ class SwitchIntervalResult:
         """One sentence per interval, computed from the measurement."""
         parts = [
             f"at {r.switch_interval_s * 1e3:g} ms the probe woke {r.median_latency_s * 1e3:.2f} ms "
-            f"late (median) and the CPU work took {r.cpu_elapsed_s * 1e3:.0f} ms"
+            f"late (median of {r.wakeups} wake-ups) and the CPU work took "
+            f"{r.cpu_elapsed_s * 1e3:.0f} ms"
             for r in self.runs
         ]
-        return (
+        text = (
             f"Alone, the probe woke {self.alone.median_latency_s * 1e3:.2f} ms late (median); "
             + "; ".join(parts)
             + "."
         )
+        few = [r for r in self.runs if r.wakeups < 5]
+        if few:
+            text += (
+                f" Only {few[0].wakeups} wake-ups at {few[0].switch_interval_s * 1e3:g} ms: the "
+                f"CPU work ended first, so that median means little (use more work_units)."
+            )
+        return text
 
 
 def _probe(period_s: float, stop: threading.Event, out: list[float]) -> None:
@@ -468,6 +521,20 @@ def _probe_run(
     return ProbeRun(interval_s, len(cpu), elapsed, tuple(latencies))
 
 
+def probe_work_s(intervals_s: Sequence[float]) -> float:
+    """Seconds of CPU work that give the probe about 10 wake-ups at the longest interval.
+
+    Each wake-up beside a CPU-bound thread takes about one switch interval, so
+    the work must last several intervals for the median to mean something.
+
+    >>> probe_work_s((0.0005, 0.005, 0.05))
+    0.5
+    >>> probe_work_s((0.001,))
+    0.15
+    """
+    return max(0.15, 10 * max(intervals_s))
+
+
 def _split(units: int, n: int) -> list[int]:
     base, extra = divmod(units, n) if n else (0, 0)
     return [base + (1 if i < extra else 0) for i in range(n)]
@@ -503,7 +570,8 @@ def measure_switch_interval(
         intervals_s: switch intervals to try, in seconds (CPython's default is 0.005).
         n_cpu_threads: CPU-bound threads beside the probe.
         workload: the CPU-bound function, called with a number of work units.
-        work_units: total work, split over the CPU threads; default: about 0.15 s here.
+        work_units: total work, split over the CPU threads; default: enough for
+            about 10 wake-ups at the longest interval (at least 0.15 s here).
         probe_period_s: how long the probe sleeps each time.
         timeout_s: limit for each run.
 
@@ -523,7 +591,7 @@ def measure_switch_interval(
         )
     timeout_s = _check_timeout(timeout_s)
     if work_units is None:
-        work_units = calibrate(workload, 0.15)
+        work_units = calibrate(workload, probe_work_s(intervals))
     if isinstance(work_units, bool) or not isinstance(work_units, int) or work_units < 1:
         raise ValueError(f"'work_units' must be a whole number >= 1 (got {work_units!r}).")
     alone = _probe_run(sys.getswitchinterval(), 0, workload, 0, probe_period_s, timeout_s, 0.1)

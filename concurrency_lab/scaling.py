@@ -333,6 +333,27 @@ class ScalingPoint:
         return self.speedup / self.n_workers
 
     @property
+    def noisy(self) -> bool:
+        """True when the repeats disagree too much for the median to mean much.
+
+        That is when the highest repeat is over 1.3 times the lowest, or when the
+        repeats fall on both sides of 1x while the median claims a clear gain or
+        loss (more than 10 % away from 1x).
+        """
+        lo, hi = self.speedup_range
+        if hi > 1.3 * lo:
+            return True
+        return lo < 1.0 < hi and abs(self.speedup - 1.0) > 0.1
+
+    def describe(self) -> str:
+        """E.g. ``'2 threads 1.0x (repeats 0.95x to 1.05x)'``, computed from the repeats."""
+        lo, hi = self.speedup_range
+        text = f"{_plural(self.kind, self.n_workers)} {self.speedup:.1f}x"
+        if len(self.elapsed_s) > 1:
+            text += f" (repeats {lo:.2f}x to {hi:.2f}x)"
+        return text
+
+    @property
     def median_s(self) -> float:
         """The median elapsed time over the repeats."""
         return median(self.elapsed_s)
@@ -345,11 +366,14 @@ class ScalingResult:
     Attributes:
         workload: the name of the workload function.
         total_work: work units in total, the same at every point.
-        serial_fraction: the share of the work run serially before the parallel part.
+        serial_fraction: the share of the work really run serially before the
+            parallel part (whole units, so it can differ a little from the share asked for).
         start_method: the process start method used (``None`` if only threads ran).
         usable_cores: :func:`~concurrency_lab.usable_cores` when it ran.
         repeats: timed repeats per point.
         points: one :class:`ScalingPoint` per (kind, n_workers), in the order measured.
+        notes: warnings about the set-up, e.g. too little work to split evenly
+            (empty when all is well).
     """
 
     workload: str
@@ -359,6 +383,7 @@ class ScalingResult:
     usable_cores: int
     repeats: int
     points: tuple[ScalingPoint, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -399,8 +424,71 @@ class ScalingResult:
         return self.point(kind, n_workers).efficiency
 
     def best(self, kind: str) -> ScalingPoint:
-        """The point of ``kind`` with the highest median speedup."""
-        return max(self.curve(kind), key=lambda p: p.speedup)
+        """The point of ``kind`` with the highest median speedup, among those with 2+ workers.
+
+        One worker is the baseline itself (its speedup is 1x up to noise), so it
+        is only returned when no point has more workers.
+        """
+        curve = self.curve(kind)
+        parallel = [p for p in curve if p.n_workers >= 2] or curve
+        return max(parallel, key=lambda p: p.speedup)
+
+    def at_cores(self, kind: str) -> ScalingPoint:
+        """The point of ``kind`` at the usable core count, or the largest one below it."""
+        curve = self.curve(kind)
+        within = [p for p in curve if p.n_workers <= max(self.usable_cores, 1)]
+        return within[-1] if within else curve[0]
+
+    def beyond_cores(self, kind: str = "process") -> str:
+        """Sentences, computed from the sweep: the best point, and what more workers than cores did.
+
+        The largest worker count is compared with the point at the usable cores
+        (not with the best, which may be the same point); speedups whose repeats
+        overlap count as "about as fast".
+        """
+        best = self.best(kind)
+        text = f"Best: {_plural(kind, best.n_workers)}, {best.speedup:.1f}x as fast as one worker."
+        last = self.curve(kind)[-1]
+        if last.n_workers <= self.usable_cores:
+            return text
+        ref = self.at_cores(kind)
+        (lo, hi), (ref_lo, ref_hi) = last.speedup_range, ref.speedup_range
+        if hi < ref_lo:
+            verdict = "slower than"
+        elif lo > ref_hi:
+            verdict = "faster than"
+        else:
+            verdict = "about as fast as (the repeats overlap)"
+        cores = _plural("usable core", self.usable_cores)
+        return (
+            f"{text} {_plural(kind, last.n_workers)} on {cores}: {last.speedup:.1f}x, "
+            f"{verdict} {_plural(kind, ref.n_workers)} ({ref.speedup:.1f}x)."
+        )
+
+    def amdahl_report(self, kind: str = "process") -> str:
+        """How the fitted serial share compares with the one built into the work, in words."""
+        fit = self.amdahl_fit(kind)
+        chosen = self.serial_fraction
+        if fit is None:
+            return "No point with 2 or more workers within the usable cores: nothing to fit."
+        diff = fit - chosen
+        head = f"You built in {chosen:.0%} serial work; the fit to your curve says {fit:.0%}"
+        if abs(diff) <= 0.05:
+            return f"{head}: close, the curve follows Amdahl's law."
+        if diff < 0:
+            return (
+                f"{head}: lower than built in, which the law does not allow for a steady "
+                f"machine: noise (look at the error bars), rerun."
+            )
+        if diff <= 0.15:
+            return (
+                f"{head}: a little higher, since sending tasks and collecting results is "
+                f"serial work too."
+            )
+        return (
+            f"{head}: much higher, so overheads or a busy machine (wide error bars) cost "
+            f"more than the serial part itself; rerun, or use more work."
+        )
 
     def amdahl_fit(self, kind: str = "process") -> float | None:
         """The serial fraction fitted to ``kind``'s curve, up to the usable core count.
@@ -418,11 +506,12 @@ class ScalingResult:
         """One sentence, computed from this measurement, comparing the kinds at the core count."""
         in_range = [n for n in self.n_workers if 2 <= n <= self.usable_cores]
         n = max(in_range) if in_range else max(self.n_workers)
-        parts = [
-            f"with {_plural(kind, n)} {self.speedup(kind, n):.1f}x"
+        shown = [
+            self.point(kind, n)
             for kind in self.kinds
             if any(p.n_workers == n for p in self.curve(kind))
         ]
+        parts = [f"with {p.describe()}" for p in shown]
         cores = _plural("usable core", self.usable_cores)
         text = (
             f"On your {cores}, {self.workload} ran this many times as fast as on one worker: "
@@ -432,7 +521,16 @@ class ScalingResult:
         if top > self.usable_cores and top != n:
             beyond = [f"{_plural(k, top)} {self.speedup(k, top):.1f}x" for k in self.kinds]
             text += f" (more workers than cores: {'; '.join(beyond)})"
-        return text + "."
+        text += "."
+        noisy = [p for p in shown if p.noisy]
+        if noisy:
+            text += (
+                f" Too noisy to conclude: the repeats of {noisy[0].describe()} disagree, so "
+                f"the machine is busy; rerun."
+            )
+        for note in self.notes:
+            text += f" Note: {note}"
+        return text
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{p.kind}x{p.n_workers}: {p.speedup:.2f}x" for p in self.points)
@@ -612,6 +710,7 @@ def measure_scaling(
         raise ValueError(f"'total_work' must be a whole number of units >= 1 (got {total_work!r}).")
     serial_units = round(total_work * fraction)
     parallel_units = total_work - serial_units
+    notes = _setup_notes(total_work, serial_units, fraction, counts)
 
     steps = len(counts) * len(kinds) * (repeats + 1)
     bar, report = _progress(progress, steps)
@@ -651,12 +750,41 @@ def measure_scaling(
     return ScalingResult(
         workload=name,
         total_work=total_work,
-        serial_fraction=fraction,
+        serial_fraction=serial_units / total_work,
         start_method=method,
         usable_cores=usable_cores(),
         repeats=repeats,
         points=tuple(points),
+        notes=notes,
     )
+
+
+def _setup_notes(
+    total_work: int, serial_units: int, fraction: float, counts: Sequence[int]
+) -> tuple[str, ...]:
+    """Warnings about a sweep's set-up that make its numbers hard to read.
+
+    >>> _setup_notes(3, 1, 0.3, (1, 2))[0][:44]
+    'only 2 work units to split over up to 2 work'
+    >>> _setup_notes(100, 30, 0.3, (1, 2))
+    ()
+    """
+    notes = []
+    parallel = total_work - serial_units
+    top = max(counts)
+    if parallel < 10 * top:
+        notes.append(
+            f"only {parallel} work units to split over up to {top} workers, so the chunks "
+            f"differ by a whole unit (e.g. {split_work(parallel, top)[:4]}) and the split "
+            f"cannot be even; use total_work >= {10 * top + serial_units} (10 units per worker)."
+        )
+    real = serial_units / total_work
+    if abs(real - fraction) > 0.005:
+        notes.append(
+            f"serial_fraction={fraction:g} became {serial_units} of {total_work} whole units, "
+            f"a real serial share of {real:.1%}."
+        )
+    return tuple(notes)
 
 
 def _progress(progress: bool | Callable[[int, int], None], total: int) -> tuple[Any, Any]:
@@ -821,6 +949,9 @@ class GranularityResult:
         task_sizes: iterations per task, one per row.
         elapsed_s: median seconds for all the tasks, one per row.
         serial_s: median seconds for all the work as one call in one thread.
+        row_speedups: per row, the median over the repeats of (serial run timed just
+            before) / (pool run); empty for results built by hand, which then use
+            ``serial_s``.
     """
 
     total_iterations: int
@@ -829,6 +960,7 @@ class GranularityResult:
     task_sizes: tuple[int, ...]
     elapsed_s: tuple[float, ...]
     serial_s: float
+    row_speedups: tuple[float, ...] = ()
 
     @property
     def n_tasks(self) -> tuple[int, ...]:
@@ -836,15 +968,40 @@ class GranularityResult:
         return tuple(-(-self.total_iterations // s) for s in self.task_sizes)
 
     @property
+    def n_messages(self) -> tuple[int, ...]:
+        """How many messages (groups of ``chunksize`` tasks) each row sent to the workers."""
+        return tuple(-(-n // self.chunksize) for n in self.n_tasks)
+
+    @property
     def speedups(self) -> tuple[float, ...]:
         """Speedup over the serial run, per row."""
+        if self.row_speedups:
+            return self.row_speedups
         return tuple(self.serial_s / e for e in self.elapsed_s)
+
+    def idle_notes(self) -> tuple[str, ...]:
+        """One sentence per row that sent fewer messages than there are workers.
+
+        >>> r = GranularityResult(800, 2, 50, (100,), (0.01,), 0.01)
+        >>> r.idle_notes()
+        ('8 tasks in chunks of 50 make 1 message for 2 workers: 1 worker had nothing to do.',)
+        """
+        notes = []
+        for n, m in zip(self.n_tasks, self.n_messages):
+            if m < self.n_workers:
+                idle = self.n_workers - m
+                notes.append(
+                    f"{n} tasks in chunks of {self.chunksize} make {_plural('message', m)} for "
+                    f"{self.n_workers} workers: {_plural('worker', idle)} had nothing to do."
+                )
+        return tuple(notes)
 
     def table(self) -> str:
         """The rows as a small text table."""
-        lines = [f"{'iterations/task':>16} {'tasks':>7} {'time':>9} {'speedup':>8}"]
-        for size, n, t, s in zip(self.task_sizes, self.n_tasks, self.elapsed_s, self.speedups):
-            lines.append(f"{size:>16,} {n:>7,} {t * 1e3:>7.1f}ms {s:>7.2f}x")
+        lines = [f"{'iterations/task':>16} {'tasks':>7} {'messages':>9} {'time':>9} {'speedup':>8}"]
+        rows = zip(self.task_sizes, self.n_tasks, self.n_messages, self.elapsed_s, self.speedups)
+        for size, n, m, t, s in rows:
+            lines.append(f"{size:>16,} {n:>7,} {m:>9,} {t * 1e3:>7.1f}ms {s:>7.2f}x")
         return "\n".join(lines)
 
 
@@ -889,6 +1046,7 @@ def measure_granularity(
         raise ValueError(f"'task_sizes' must be whole numbers >= 1 (got {task_sizes!r}).")
     serial = []
     elapsed = []
+    ratios = []
     with _pool("thread", 1, None) as one, _pool("process", n_workers, method) as ex:
         _wait_all([ex.submit(spin, 10) for _ in range(n_workers)], timeout_s, "warm-up")
         for size in sizes:
@@ -896,15 +1054,23 @@ def measure_granularity(
             if total_iterations % size:
                 tasks.append(total_iterations % size)
             groups = [tasks[i : i + chunksize] for i in range(0, len(tasks), chunksize)]
-            times = []
+            times, row = [], []
             for _ in range(repeats):
                 serial.append(_timed_batch(one, spin, 0, [total_iterations], timeout_s, "serial"))
                 start = time.perf_counter()
                 _wait_all([ex.submit(_spin_many, g) for g in groups], timeout_s, "granularity")
                 times.append(time.perf_counter() - start)
+                row.append(serial[-1] / times[-1])
             elapsed.append(median(times))
+            ratios.append(median(row))
     return GranularityResult(
-        total_iterations, n_workers, chunksize, sizes, tuple(elapsed), median(serial)
+        total_iterations,
+        n_workers,
+        chunksize,
+        sizes,
+        tuple(elapsed),
+        median(serial),
+        tuple(ratios),
     )
 
 
@@ -938,6 +1104,11 @@ class ArgumentCost:
 
 
 def _human(n: int) -> str:
+    """``_human(16 * 1024**2)`` -> ``'16 MiB'``.
+
+    >>> _human(1000), _human(1024), _human(16 * 1024**2)
+    ('1000 B', '1 KiB', '16 MiB')
+    """
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:g} {unit}" if unit == "B" else f"{n:.0f} {unit}"
@@ -947,7 +1118,7 @@ def _human(n: int) -> str:
 
 def measure_argument_cost(
     *,
-    sizes_bytes: Sequence[int] = (1_000, 1_000_000, 16_000_000),
+    sizes_bytes: Sequence[int] = (1024, 1024**2, 16 * 1024**2),
     start_method: str | None = None,
     repeats: int = 3,
     timeout_s: float = 60.0,

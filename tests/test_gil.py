@@ -90,6 +90,28 @@ def test_measure_switch_interval_structure(restore_interval):
     assert r.alone.wakeups > 0
     assert r.work_units == 2 and r.gil_enabled == cl.gil_enabled()
     assert "Alone, the probe woke" in r.conclusion()
+    assert f"(median of {r.runs[0].wakeups} wake-ups)" in r.conclusion()
+
+
+def test_the_probe_work_lasts_about_ten_of_the_longest_intervals():
+    assert gil.probe_work_s((0.0005, 0.005, 0.05)) == pytest.approx(0.5)
+    assert gil.probe_work_s((0.001,)) == pytest.approx(0.15)
+
+
+def test_switch_interval_conclusion_warns_about_few_wake_ups():
+    r = SwitchIntervalResult(
+        probe_period_s=0.001,
+        work_units=1,
+        gil_enabled=True,
+        alone=ProbeRun(0.005, 0, 0.0, (0.0001,) * 20),
+        runs=(
+            ProbeRun(0.005, 1, 0.2, (0.0052,) * 30),
+            ProbeRun(0.05, 1, 0.2, (0.051, 0.051, 0.007, 0.002)),
+        ),
+    )
+    text = r.conclusion()
+    assert "at 5 ms the probe woke 5.20 ms late (median of 30 wake-ups)" in text
+    assert "Only 4 wake-ups at 50 ms" in text
 
 
 def test_measure_switch_interval_restores_the_interval_when_the_workload_raises(
@@ -161,6 +183,35 @@ def _handoff(spans, elapsed_ms=4, n=2):
     )
 
 
+def _alternating(turn_ms, n_turns, interval_s):
+    ms = 1_000_000
+    spans = tuple(
+        Span(
+            f"thread-{i % 2 + 1}",
+            1,
+            1,
+            "running",
+            int(i * turn_ms * ms),
+            int((i + 1) * turn_ms * ms),
+        )
+        for i in range(n_turns)
+    )
+    return Handoff(2, interval_s, True, 0, n_turns * turn_ms / 1000, 50e-6, spans)
+
+
+def test_compared_with_says_whether_a_shorter_interval_gave_shorter_turns():
+    default = _alternating(5.2, 10, 0.005)
+    quick = _alternating(1.3, 40, 0.001)
+    text = default.compared_with(quick)
+    assert text.startswith("Switch interval 5 ms: 10 turns, median 5.2 ms; switch interval 1 ms")
+    assert "The 1 ms interval gave shorter turns, and more of them." in text
+    assert "In both, one thread ran at a time." in text
+    same = _alternating(5.0, 10, 0.001)  # the review's run: 1 ms turns as long as 5 ms ones
+    warn = default.compared_with(same)
+    assert "NOT shorter with the 1 ms interval" in warn and "Rerun" in warn
+    assert "same interval" in default.compared_with(default)
+
+
 def test_handoff_turns_switches_and_overlap_on_a_known_trace():
     h = _handoff(
         [("thread-1", 0, 1), ("thread-1", 1.1, 1.5), ("thread-2", 1.5, 3), ("thread-1", 3, 4)]
@@ -186,6 +237,7 @@ def test_plot_handoff_draws_one_row_per_thread():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["thread-1", "thread-2"]
     assert len(ax.collections) == 2
     assert "2 hand-offs" in ax.get_title()
+    assert ax.get_xlim()[1] > 3.0  # a margin after the last stretch (which ends at 3 ms)
 
 
 def test_plot_probe_latency_draws_a_histogram_per_run():

@@ -160,6 +160,77 @@ def test_scaling_result_queries_fit_and_conclusion():
     assert "processx2: 1.90x" in repr(r)
 
 
+def test_noisy_points_and_their_description():
+    steady = _point("thread", 2, [0.95, 1.0, 1.05])
+    assert not steady.noisy  # repeats on both sides of 1x, median at 1x: no gain
+    assert steady.describe() == "2 threads 1.0x (repeats 0.95x to 1.05x)"
+    assert _point("thread", 2, [0.9, 1.4, 1.6]).noisy  # median 1.4x, one repeat below 1x
+    assert _point("process", 2, [1.2, 1.9, 1.95]).noisy  # repeats 1.6x apart
+    assert not _point("process", 2, [1.8, 1.9, 1.95]).noisy
+    assert _point("process", 1, [0.8]).describe() == "1 process 0.8x"
+
+
+def test_conclusion_warns_when_the_repeats_disagree():
+    r = _result([_point("thread", 1, [1.0, 1.0]), _point("thread", 2, [0.9, 1.4, 1.6])])
+    text = r.conclusion()
+    assert "with 2 threads 1.4x (repeats 0.90x to 1.60x)" in text
+    assert "Too noisy to conclude" in text and "rerun" in text
+    calm = _result([_point("thread", 1, [1.0]), _point("thread", 2, [0.97, 1.0, 1.02])])
+    assert "Too noisy" not in calm.conclusion()
+
+
+def test_best_leaves_out_one_worker_and_beyond_cores_compares_with_the_core_count():
+    # The sweep of the review: 1 worker 1.4x (noise), 2 workers 1.3x, 4 workers 0.5x, 2 cores.
+    r = _result(
+        [
+            _point("process", 1, [1.4]),
+            _point("process", 2, [1.3]),
+            _point("process", 4, [0.5]),
+        ],
+        cores=2,
+    )
+    assert r.best("process").n_workers == 2
+    assert r.at_cores("process").n_workers == 2
+    text = r.beyond_cores("process")
+    assert text.startswith("Best: 2 processes, 1.3x as fast as one worker.")
+    assert "4 processes on 2 usable cores: 0.5x, slower than 2 processes (1.3x)." in text
+    faster = _result([_point("process", 2, [1.5]), _point("process", 4, [1.9])], cores=2)
+    assert "faster than 2 processes" in faster.beyond_cores()
+    same = _result([_point("process", 2, [1.7, 1.9]), _point("process", 4, [1.8, 2.0])], cores=2)
+    assert "about as fast as" in same.beyond_cores()
+    within = _result([_point("process", 1, [1.0]), _point("process", 2, [1.9])], cores=4)
+    assert within.beyond_cores() == "Best: 2 processes, 1.9x as fast as one worker."
+    assert within.at_cores("process").n_workers == 2
+    only_one = _result([_point("process", 1, [1.0])])
+    assert only_one.best("process").n_workers == 1
+    assert "1 process," in only_one.beyond_cores()
+
+
+def _with_fraction(s, speedup_at_2):
+    return ScalingResult(
+        workload="cpu_bound",
+        total_work=100,
+        serial_fraction=s,
+        start_method="fork",
+        usable_cores=2,
+        repeats=1,
+        points=(_point("process", 1, [1.0]), _point("process", 2, [speedup_at_2])),
+    )
+
+
+def test_amdahl_report_compares_the_fit_with_the_built_in_share():
+    exact = cl.amdahl_speedup(2, serial_fraction=0.3)
+    assert "close" in _with_fraction(0.3, exact).amdahl_report()
+    a_bit = cl.amdahl_speedup(2, serial_fraction=0.4)
+    assert "a little higher" in _with_fraction(0.3, a_bit).amdahl_report()
+    much = _with_fraction(0.3, 1.05).amdahl_report()
+    assert much.startswith("You built in 30% serial work; the fit to your curve says 90%")
+    assert "much higher" in much and "busy machine" in much
+    assert "lower than built in" in _with_fraction(0.3, 1.9).amdahl_report()
+    none = _result([_point("process", 1, [1.0])])
+    assert "nothing to fit" in none.amdahl_report()
+
+
 def test_amdahl_fit_is_none_without_a_parallel_point():
     r = _result([_point("thread", 1, [1.0]), _point("thread", 2, [1.0])])
     assert r.amdahl_fit("process") is None
@@ -229,6 +300,29 @@ def test_measure_scaling_serial_fraction_and_progress_callback():
     )
     assert r.serial_fraction == 0.5
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert "only 2 work units to split over up to 2 workers" in r.notes[0]
+    assert "Note: only 2 work units" in r.conclusion()
+
+
+def test_the_real_serial_share_is_reported_and_small_work_is_flagged():
+    r = cl.measure_scaling(
+        cl.io_wait,
+        kinds=("thread",),
+        n_workers=(1, 2),
+        total_work=3,
+        serial_fraction=0.3,
+        repeats=1,
+    )
+    assert r.serial_fraction == pytest.approx(1 / 3)  # round(0.9) = 1 of 3 units
+    assert any("a real serial share of 33.3%" in note for note in r.notes)
+    assert any("use total_work >= 21" in note for note in r.notes)
+
+
+def test_setup_notes_are_empty_for_enough_work():
+    assert scaling._setup_notes(40, 0, 0.0, (1, 2, 4)) == ()
+    assert scaling._setup_notes(100, 30, 0.3, (1, 2)) == ()
+    (note,) = scaling._setup_notes(39, 0, 0.0, (1, 2, 4))
+    assert note.startswith("only 39 work units to split over up to 4 workers")
 
 
 @pytest.mark.parametrize(
@@ -296,6 +390,25 @@ def test_measure_pool_startup_structure(method):
     assert r.ratio == r.cold_median_s / r.warm_median_s
 
 
+def test_granularity_messages_and_idle_workers():
+    r = scaling.GranularityResult(200_000, 2, 50, (250, 2_500, 25_000), (0.1, 0.1, 0.1), 0.1)
+    assert r.n_tasks == (800, 80, 8)
+    assert r.n_messages == (16, 2, 1)
+    assert r.idle_notes() == (
+        "8 tasks in chunks of 50 make 1 message for 2 workers: 1 worker had nothing to do.",
+    )
+    assert "messages" in r.table().splitlines()[0]
+    assert r.speedups == (1.0, 1.0, 1.0)
+    paired = scaling.GranularityResult(1000, 2, 1, (500,), (0.1,), 0.3, (1.5,))
+    assert paired.speedups == (1.5,)
+
+
+def test_argument_sizes_are_shown_in_binary_units():
+    r = scaling.ArgumentCost((1024, 1024**2, 16 * 1024**2), (1e-3,) * 3, (2e-3,) * 3, "fork")
+    rows = r.table().splitlines()[1:]
+    assert [" ".join(row.split()[:2]) for row in rows] == ["1 KiB", "1 MiB", "16 MiB"]
+
+
 def test_measure_granularity_structure():
     r = cl.measure_granularity(task_sizes=(300, 1000), total_iterations=2000, repeats=1)
     assert r.n_tasks == (7, 2)
@@ -333,12 +446,12 @@ def test_plot_scaling_draws_every_kind_the_ideal_line_and_the_fit():
             _point("process", 2, [1.8, 1.9]),
         ]
     )
-    fig = cl.plot_scaling(r)
+    fig = cl.plot_scaling(r, amdahl=True)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[0] == "perfect scaling"
     assert "threads" in labels and "processes" in labels
     assert any(label.startswith("Amdahl fit (serial") for label in labels)
-    fig2 = cl.plot_scaling(r, metric="efficiency", amdahl=False)
+    fig2 = cl.plot_scaling(r, metric="efficiency")  # no fit unless asked for
     labels2 = [t.get_text() for t in fig2.axes[0].get_legend().get_texts()]
     assert not any(label.startswith("Amdahl") for label in labels2)
     with pytest.raises(ValueError, match=r"'metric' must be 'speedup' or 'efficiency' \(got 'x'\)"):

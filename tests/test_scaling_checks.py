@@ -11,6 +11,7 @@ from concurrency_lab import check
 
 
 def test_faster_config(monkeypatch):
+    monkeypatch.setattr(cl.gil, "gil_enabled", lambda: True)
     monkeypatch.setattr(cl.runners, "usable_cores", lambda: 4)
     assert check.check_faster_config("process", 4).ok
     assert check.check_faster_config("process", 2).ok
@@ -24,13 +25,34 @@ def test_faster_config(monkeypatch):
     assert check.check_faster_config("process", 2).ok
 
 
-def test_threads_scale():
+def test_faster_config_accepts_threads_without_the_gil(monkeypatch):
+    monkeypatch.setattr(cl.gil, "gil_enabled", lambda: False)
+    monkeypatch.setattr(cl.runners, "usable_cores", lambda: 4)
+    fb = check.check_faster_config("thread", 4)
+    assert fb.ok and "without the GIL" in fb.message
+    assert check.check_faster_config("process", 4).ok
+    fb = check.check_faster_config("thread", 8)
+    assert not fb.ok and "Threads do scale, but you have 4 usable cores" in fb.message
+    assert "serial case" in check.check_faster_config("thread", 1).message
+
+
+def test_threads_scale(monkeypatch):
+    monkeypatch.setattr(cl.gil, "gil_enabled", lambda: True)
     assert check.check_threads_scale(cl.gil_releasing).ok
     assert check.check_threads_scale(cl.io_wait).ok
+    assert check.check_threads_scale(cl.gil.zlib_compress).ok
     fb = check.check_threads_scale(cl.cpu_bound)
     assert not fb.ok and "holds the GIL" in fb.message
     assert not check.check_threads_scale(print).ok
     assert "without calling it" in check.check_threads_scale(cl.cpu_bound(1)).message
+    assert "cl.zlib_compress" in check.check_threads_scale(print).message
+
+
+def test_threads_scale_accepts_pure_python_without_the_gil(monkeypatch):
+    monkeypatch.setattr(cl.gil, "gil_enabled", lambda: False)
+    fb = check.check_threads_scale(cl.cpu_bound)
+    assert fb.ok and "runs without the GIL" in fb.message
+    assert check.check_threads_scale(cl.gil_releasing).ok
 
 
 def _restores(interval_s, action):
@@ -55,6 +77,14 @@ def _never_restores(interval_s, action):
     return action()
 
 
+def _restores_the_default(interval_s, action):
+    sys.setswitchinterval(interval_s)
+    try:
+        return action()
+    finally:
+        sys.setswitchinterval(0.005)
+
+
 def _swallows(interval_s, action):
     try:
         return _restores(interval_s, action)
@@ -67,7 +97,8 @@ def _swallows(interval_s, action):
     [
         (_restores, True, "restored always"),
         (_forgets_on_error, False, "'finally:' block"),
-        (_never_restores, False, "After a normal run the interval was not restored"),
+        (_never_restores, False, "4.2 ms before your function ran and 1.23 ms after"),
+        (_restores_the_default, False, "not a fixed value like 0.005"),
         (_swallows, False, "do not swallow it"),
         (lambda i, a: None, False, "The action was never called"),
     ],
@@ -97,6 +128,15 @@ def test_split_work():
 
 def test_amdahl():
     assert check.check_amdahl(lambda n, s: 1 / (s + (1 - s) / n)).ok
+    assert check.check_amdahl(lambda n, s: round(1 / (s + (1 - s) / n), 2)).ok
     assert "TIME of the parallel run" in check.check_amdahl(lambda n, s: s + (1 - s) / n).message
     assert "does not get faster" in check.check_amdahl(lambda n, s: float(n)).message
     assert not check.check_amdahl(lambda n, s: None).ok
+    assert not check.check_amdahl(lambda n, s: round(1 / (s + (1 - s) / n), 1)).ok
+
+
+def test_amdahl_does_not_call_a_wrong_formula_the_time_of_the_parallel_run():
+    # For (2, 0.0) this wrong formula gives 0.5, like the TIME formula: the hint must not say so.
+    fb = check.check_amdahl(lambda n, s: 1 / (s + (1 - s) * n))
+    assert not fb.ok
+    assert "TIME" not in fb.message and "amdahl(4, 0.1) should be about 3.077" in fb.message

@@ -40,7 +40,8 @@ def plot_handoff(result: Handoff, ax: Axes | None = None, *, title: str | None =
     ax.set_yticks(range(len(rows)), rows)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.invert_yaxis()
-    ax.set_xlim(0, max(result.elapsed_s * 1e3, 0.1))
+    # A margin on the right, so the last stretch does not end on the frame.
+    ax.set_xlim(0, max(result.elapsed_s * 1e3 * 1.03, 0.1))
     ax.set_xlabel("time (ms)")
     ax.grid(axis="x", alpha=0.3)
     if title is None:
@@ -59,7 +60,8 @@ def plot_probe_latency(
     """Histogram of how late the probe thread woke up, alone and at each switch interval.
 
     The x axis is logarithmic (milliseconds); a dotted line marks each switch
-    interval, so you can see wake-ups pile up just below it. Introduced in
+    interval, so you can see wake-ups pile up just above it (the waiting
+    thread waits one interval, then asks for the GIL, then must be woken). Introduced in
     ``02-the-gil.ipynb``.
 
     Args:

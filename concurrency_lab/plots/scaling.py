@@ -18,15 +18,15 @@ def plot_scaling(
     ax: Axes | None = None,
     *,
     metric: str = "speedup",
-    amdahl: bool = True,
+    amdahl: bool = False,
     title: str | None = None,
 ) -> Figure:
     """Draw a strong-scaling sweep: speedup (or efficiency) against the number of workers.
 
     Each kind is a line of medians with error bars from the lowest to the
     highest repeat. The grey diagonal is perfect scaling, the dotted vertical
-    line marks the usable cores, and a dashed curve shows the Amdahl fit of the
-    process curve (with its fitted serial fraction). Introduced in
+    line marks the usable cores, and with ``amdahl=True`` a dashed curve shows
+    the Amdahl fit of the process curve (with its fitted serial fraction). Introduced in
     ``02-the-gil.ipynb`` and ``03-core-scaling.ipynb``.
 
     Args:

@@ -271,11 +271,13 @@ def gil_explorer(*, n_threads: int = 2, run_now: bool = True) -> W.VBox:
         try:
             if not units:
                 units.append(workloads.calibrate(workloads.cpu_bound, 0.1))
+            # Enough work for about 10 wake-ups at this interval (units[0] is 0.1 s).
+            work = max(1, round(units[0] * gil.probe_work_s((interval.value,)) / 0.1))
             handoff = gil.trace_handoff(
                 threads.value, duration_s=0.05, switch_interval_s=interval.value
             )
             probe = gil.measure_switch_interval(
-                (interval.value,), n_cpu_threads=threads.value, work_units=units[0]
+                (interval.value,), n_cpu_threads=threads.value, work_units=work
             )
         finally:
             button.disabled = False
