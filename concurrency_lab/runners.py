@@ -305,6 +305,13 @@ class Run:
     started_ns: int = 0
     workers: tuple[str, ...] = field(default=())
 
+    @property
+    def first_start_s(self) -> float:
+        """Seconds from the run's start until the first worker began its work."""
+        if not self.spans:
+            return 0.0
+        return (min(s.start_ns for s in self.spans) - self.started_ns) / 1e9
+
     def __repr__(self) -> str:
         method = f", start_method={self.start_method!r}" if self.start_method else ""
         shown = ", ".join(repr(r) for r in self.results[:4])

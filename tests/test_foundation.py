@@ -281,10 +281,18 @@ def test_check_fastest_to_start_uses_the_measurement():
     assert "missing" in cl.check.check_fastest_to_start([], res).message
 
 
-def test_check_runs_in_spawn():
-    assert cl.check.check_runs_in_spawn(cl.cpu_bound, 1).ok
-    fb = cl.check.check_runs_in_spawn(cl.raise_error, "no")
+def test_check_cube_in_spawn():
+    fb = cl.check.check_cube_in_spawn(abs)
+    assert not fb.ok and "expected 27 and -8" in fb.message
+    fb = cl.check.check_cube_in_spawn(cl.raise_error)
     assert not fb.ok and "failed there" in fb.message
+    fb = cl.check.check_cube_in_spawn(lambda x: x**3)
+    assert not fb.ok and "cannot be pickled" in fb.message
+    assert cl.check.check_cube_in_spawn(_cube).ok  # this test module is importable by children
+
+
+def _cube(x):
+    return x**3
 
 
 def test_run_tasks_progress_bar_leaves_no_thread():

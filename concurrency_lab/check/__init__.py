@@ -11,9 +11,9 @@ from ._base import Feedback
 # --- foundation (issue 2)
 __all__ = ["Feedback"]
 # --- 01 threads and processes (issue 2): add imports and names below
-from .threads import check_fastest_to_start, check_runs_in_spawn, check_start_then_join
+from .threads import check_cube_in_spawn, check_fastest_to_start, check_start_then_join
 
-__all__ += ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_join"]
+__all__ += ["check_cube_in_spawn", "check_fastest_to_start", "check_start_then_join"]
 # --- 02/03 GIL and scaling (issue 3): add imports and names below
 from .scaling import (  # noqa: E402
     check_amdahl,

@@ -12,7 +12,7 @@ from ..basics import StartupResult
 from ..errors import LabError, NotebookFunctionError, UnpicklableError
 from ._base import Feedback
 
-__all__ = ["check_fastest_to_start", "check_runs_in_spawn", "check_start_then_join"]
+__all__ = ["check_cube_in_spawn", "check_fastest_to_start", "check_start_then_join"]
 
 
 def check_start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
@@ -94,32 +94,42 @@ def check_fastest_to_start(ranking: Sequence[str], result: StartupResult) -> Fee
     return Feedback(
         False,
         f"Look at position {wrong + 1}: you put {a!r} ({med[a] * 1e3:.2f} ms) where the "
-        f"measurement has {b!r} ({med[b] * 1e3:.2f} ms). Which start method copies a running "
-        "process, and which starts a new Python from scratch?",
+        f"measurement has {b!r} ({med[b] * 1e3:.2f} ms). Think about what each must do: a "
+        "thread needs only a stack; fork copies this (large) process; forkserver copies a "
+        "small server process; spawn starts and imports a whole new Python.",
     )
 
 
-def check_runs_in_spawn(fn: Callable[..., Any], *args: Any) -> Feedback:
-    """Exercise 3: ``fn(*args)`` must run in a process started with ``spawn``."""
+def check_cube_in_spawn(cube: Callable[[Any], Any]) -> Feedback:
+    """Exercise 3: ``cube`` must compute ``x ** 3`` in a process started with ``spawn``.
+
+    The check runs ``cube(3)`` and ``cube(-2)`` in two spawned processes and
+    compares the answers with 27 and -8.
+    """
+    name = getattr(cube, "__name__", "cube")
+    if not callable(cube):
+        return Feedback(False, f"Pass your function itself (got {type(cube).__name__}).")
     if "spawn" not in runners.available_start_methods():  # pragma: no cover - spawn is universal
         return Feedback(False, "This platform has no spawn start method.")
     try:
-        run = runners.start_join(
-            fn, 1, kind="process", start_method="spawn", args=args, timeout_s=30
+        run = runners.run_tasks(
+            cube, [3, -2], kind="process", n_workers=2, start_method="spawn", timeout_s=60
         )
     except NotebookFunctionError:
         return Feedback(
             False,
-            f"{getattr(fn, '__name__', fn)!r} still lives in the notebook (__main__), which a "
-            "spawned child cannot import. Put it in a cell that starts with "
-            "%%worker_module my_tasks, run that cell, and pass my_tasks."
-            f"{getattr(fn, '__name__', 'fn')}.",
+            f"{name!r} still lives in the notebook (__main__), which a spawned child cannot "
+            "import. Start the cell that defines it with %%worker_module exercise_tasks (a new "
+            f"module name, so my_tasks keeps shout), run it, and pass exercise_tasks.{name}.",
         )
     except UnpicklableError as exc:
         return Feedback(False, f"It cannot be pickled: {str(exc).splitlines()[0]}")
     except LabError as exc:
         return Feedback(False, f"It reached the child but failed there: {str(exc).splitlines()[0]}")
-    return Feedback(
-        True,
-        f"It ran in a spawned process and returned {run.results[0]!r} in {run.elapsed_s:.2f} s.",
-    )
+    if run.results != (27, -8):
+        return Feedback(
+            False,
+            f"It ran in spawned processes, but returned {run.results[0]!r} for 3 and "
+            f"{run.results[1]!r} for -2 (expected 27 and -8): is it x ** 3?",
+        )
+    return Feedback(True, f"{name} ran in spawned processes: 3 -> 27, -2 -> -8.")

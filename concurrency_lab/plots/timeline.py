@@ -156,11 +156,13 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
     ax.barh(list(y), medians_ms, color=colors)
     for i, samples in enumerate(result.samples_s):
         ax.plot([s * 1e3 for s in samples], [i] * len(samples), "k.", alpha=0.4, markersize=4)
-        ax.text(medians_ms[i] * 1.15, i, f"{medians_ms[i]:.2f} ms", va="center", fontsize=9)
+        right = max(s * 1e3 for s in samples)  # right of the dots, so none covers the label
+        ax.text(right * 1.2, i, f"{medians_ms[i]:.2f} ms", va="center", fontsize=9)
     ax.set_yticks(list(y), result.labels)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlim(min(medians_ms) / 3, max(medians_ms) * 8)
+    slowest = max(s for samples in result.samples_s for s in samples) * 1e3
+    ax.set_xlim(min(medians_ms) / 3, slowest * 8)
     ax.set_xlabel("start + join of one worker that does nothing (ms, log scale; dots = repeats)")
     ax.set_title("What it costs to start a worker")
     return fig
