@@ -330,9 +330,13 @@ def browser(chromium_path: Path):
 
 
 @pytest.fixture(scope="module")
-def browser_context(browser):
+def browser_context(browser, lab_server):
     """One browser context for the module: its pages share the HTTP cache (JupyterLab's
-    scripts load once), each notebook still gets its own page."""
+    scripts load once), each notebook still gets its own page.
+
+    It depends on ``lab_server`` so that its pages close before the server stops (an open
+    page could otherwise ask for a new kernel during the shutdown).
+    """
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         yield ctx

@@ -7,7 +7,14 @@ is idle, then checks what the page shows: no error output (except in cells tagge
 loaded. A screenshot of the whole notebook goes to ``test-artifacts/browser/<notebook>.png``.
 
 The explorer tests then drive a widget: move its worker slider, press Run, and check that the
-plot it draws changes.
+plot it draws changes (and, for the timeline explorer, that the kernel ran the new worker count).
+
+Run:  python -m pytest tests/browser      (about 3 minutes for 9 notebooks on 2 cores)
+Environment: CONCURRENCY_LAB_REQUIRE_BROWSER=1 turns a missing Chromium into a failure (CI);
+CONCURRENCY_LAB_CHROMIUM overrides the browser path (default /usr/bin/chromium).
+The page reads the notebook model through ``window.jupyterapp`` (the server runs with
+``--LabApp.expose_app_in_browser``): in the DOM an error output looks exactly like a stderr
+warning, in the model it has ``output_type == "error"``.
 """
 
 from __future__ import annotations
@@ -116,12 +123,15 @@ def _summary(state: dict | None) -> str:
     return "\n".join(lines)
 
 
-def open_notebook(context, server, name: str):
-    """Open ``name`` in a fresh page and wait until its kernel is idle; return the page."""
+def open_notebook(context, server, name: str, *, shot: Path | None = None):
+    """Open ``name`` in a fresh page and wait until its kernel is idle; return the page.
+
+    If that fails, save a screenshot to ``shot`` (when given) and close the page.
+    """
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.goto(server.lab_url(name))
     try:
+        page.goto(server.lab_url(name))
         page.wait_for_function(
             "(path) => { const s = (" + _STATE_JS + ")(path); return s && s.kernel === 'idle'; }",
             arg=name,
@@ -131,7 +141,11 @@ def open_notebook(context, server, name: str):
         # What a learner sees in the status bar, too.
         page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
     except Exception:
-        page.close()
+        try:
+            if shot is not None:
+                page.screenshot(path=str(shot))
+        finally:
+            page.close()
         raise
     return page
 
@@ -182,12 +196,16 @@ def _fit_viewport_to_notebook(page) -> None:
     page.wait_for_timeout(500)  # let JupyterLab lay out and paint the now-visible cells
 
 
-def screenshot(page, path: Path) -> None:
+def screenshot(page, path: Path) -> str | None:
+    """Save the whole notebook as a PNG; return None, or why it failed (it never raises, so it
+    can run in a ``finally`` without hiding the test's own failure)."""
     try:
         _fit_viewport_to_notebook(page)
         page.screenshot(path=str(path), full_page=True)
-    finally:
         page.set_viewport_size(VIEWPORT)
+    except Exception as exc:
+        return f"screenshot {path.name} failed: {exc}"
+    return None
 
 
 # Pages of notebooks whose explorer is driven after the notebook test, kept open (kernel and
@@ -237,7 +255,8 @@ _EXPLORER_NOTEBOOKS = {_find_explorer_notebook(ex) for ex in EXPLORERS.values()}
 @pytest.mark.parametrize("name", LESSONS)
 def test_notebook_runs_in_jupyterlab(browser_context, lab_server, artifacts_dir, name):
     """Run All Cells shows no error, renders every widget and every plot."""
-    page = open_notebook(browser_context, lab_server, name)
+    shot = artifacts_dir / f"{Path(name).stem}.png"
+    page = open_notebook(browser_context, lab_server, name, shot=shot)
     keep = False
     try:
         state = run_all_cells(page, name)
@@ -292,11 +311,12 @@ def test_notebook_runs_in_jupyterlab(browser_context, lab_server, artifacts_dir,
         assert not broken, f"{name}: a widget shows a traceback:\n" + "\n".join(broken)
         keep = name in _EXPLORER_NOTEBOOKS
     finally:
-        screenshot(page, artifacts_dir / f"{Path(name).stem}.png")
+        shot_failed = screenshot(page, shot)
         if keep:
             _ran[name] = page
         else:
             close_notebook(page, lab_server, name)
+    assert shot_failed is None, shot_failed
 
 
 def _widget_images(cell) -> list[str]:
@@ -371,7 +391,9 @@ def test_explorer_redraws_after_changing_workers(
             10,
             f"the slider readout to show {new}",
         )
-        page.wait_for_timeout(300)  # the slider syncs its value to the kernel on change
+        # The slider sends its new value to the kernel on change; the click's message follows
+        # it on the same channel, a short pause only keeps the order obvious.
+        page.wait_for_timeout(300)
         button.click()
         after = _wait_for(
             lambda: (imgs := _widget_images(cell)) and imgs != before and imgs,
