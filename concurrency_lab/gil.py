@@ -241,17 +241,11 @@ class Handoff:
             f"{t.median_turn_s * 1e3:.1f} ms"
             for t in (self, other)
         ]
-        text = "S" + "; ".join(rows)[1:] + "."
+        text = "; ".join(rows) + "."
+        text = text[0].upper() + text[1:]
         if other.switch_interval_s == self.switch_interval_s:
             return text + " Both traces used the same interval."
-        short, long_ = (
-            (other, self)
-            if other.switch_interval_s < self.switch_interval_s
-            else (
-                self,
-                other,
-            )
-        )
+        short, long_ = sorted((self, other), key=lambda t: t.switch_interval_s)
         both_turned = short.turns and long_.turns
         if both_turned and short.median_turn_s < 0.8 * long_.median_turn_s:
             text += (

@@ -444,7 +444,7 @@ class ScalingResult:
 
         The largest worker count is compared with the point at the usable cores
         (not with the best, which may be the same point); speedups whose repeats
-        overlap count as "about as fast".
+        overlap count as no clear difference.
         """
         best = self.best(kind)
         text = f"Best: {_plural(kind, best.n_workers)}, {best.speedup:.1f}x as fast as one worker."
@@ -453,17 +453,16 @@ class ScalingResult:
             return text
         ref = self.at_cores(kind)
         (lo, hi), (ref_lo, ref_hi) = last.speedup_range, ref.speedup_range
-        if hi < ref_lo:
-            verdict = "slower than"
-        elif lo > ref_hi:
-            verdict = "faster than"
-        else:
-            verdict = "about as fast as (the repeats overlap)"
-        cores = _plural("usable core", self.usable_cores)
-        return (
-            f"{text} {_plural(kind, last.n_workers)} on {cores}: {last.speedup:.1f}x, "
-            f"{verdict} {_plural(kind, ref.n_workers)} ({ref.speedup:.1f}x)."
+        head = (
+            f"{text} {_plural(kind, last.n_workers)} on "
+            f"{_plural('usable core', self.usable_cores)}: {last.speedup:.1f}x"
         )
+        with_ref = f"{_plural(kind, ref.n_workers)} ({ref.speedup:.1f}x)"
+        if hi < ref_lo:
+            return f"{head}, slower than {with_ref}."
+        if lo > ref_hi:
+            return f"{head}, faster than {with_ref}."
+        return f"{head}, against {with_ref}: their repeats overlap, so no clear difference."
 
     def amdahl_report(self, kind: str = "process") -> str:
         """How the fitted serial share compares with the one built into the work, in words."""
