@@ -1269,16 +1269,20 @@ def livelock(
 
     Each thread takes its first lock, *tries* its second (the other one's first),
     sees it taken, politely puts its own down, waits ``backoff_s`` and tries again.
-    Without ``jitter`` both move in lockstep, so they collide on every attempt:
-    after ``max_attempts`` nobody got anything done, although nobody ever waited
-    for a lock (the wait-for graph stays empty: no detector sees a livelock). With
-    ``jitter`` each waits a random time instead, and they soon get out of step.
+    The demo forces the worst case: a barrier makes both threads take their first
+    lock, and try their second, at the same moments. Without ``jitter`` that
+    lockstep lasts for every attempt, so they collide every time: after
+    ``max_attempts`` nobody got anything done, although nobody ever waited for a
+    lock (the wait-for graph stays empty: no detector sees a livelock). With
+    ``jitter`` the first attempt is forced into the same collision, but then each
+    thread waits a random time and nothing keeps them in step any more.
 
     >>> out = livelock(max_attempts=5)
     >>> dict(out.progress), dict(out.attempts), out.deadlocked
     ({'worker-1': 0, 'worker-2': 0}, {'worker-1': 5, 'worker-2': 5}, False)
-    >>> livelock(jitter=True, max_attempts=1000).finished
-    True
+    >>> out = livelock(jitter=True, max_attempts=10)
+    >>> out.finished, min(out.attempts.values()) >= 2  # the forced collision, then success
+    (True, True)
 
     Args:
         jitter: back off for a random time instead of the same fixed time.
@@ -1306,11 +1310,12 @@ def livelock(
         try:
             while attempts[name] < max_attempts and not progress[name]:
                 attempts[name] += 1
+                lockstep = not jitter or attempts[name] == 1
                 with first:
-                    if not jitter:
+                    if lockstep:
                         step.wait()  # both now hold their first lock
                     got = second.acquire(blocking=False)
-                    if not jitter:
+                    if lockstep:
                         step.wait()  # both have tried their second
                     if got:
                         progress[name] += 1
@@ -1324,8 +1329,7 @@ def livelock(
         except BaseException as exc:  # pragma: no cover
             errors.append(exc)
         finally:
-            if not jitter:
-                step.abort()  # the other one must not wait for a partner that left
+            step.abort()  # the other one must not wait for a partner that left
             done.set()
 
     watchdog = Watchdog(registry, interval_s=0.01)

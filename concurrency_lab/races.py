@@ -139,6 +139,8 @@ class LostUpdates:
         finals: the counter's final value in each run.
         elapsed_s: wall-clock seconds for all runs.
         python: the interpreter version, e.g. ``"3.11"``.
+        switch_interval_s: the interpreter's switch interval during the runs
+            (``sys.getswitchinterval()``).
     """
 
     how: str
@@ -148,6 +150,7 @@ class LostUpdates:
     finals: tuple[int, ...]
     elapsed_s: float
     python: str
+    switch_interval_s: float = 0.005
 
     @property
     def expected(self) -> int:
@@ -187,6 +190,7 @@ def lost_updates(
     n_workers: int = 2,
     n_increments: int = 100_000,
     n_runs: int = 5,
+    switch_interval_s: float | None = 1e-4,
     timeout_s: float = 30.0,
 ) -> LostUpdates:
     """Let threads increment one shared counter, several times over, and count the lost updates.
@@ -194,6 +198,13 @@ def lost_updates(
     Each run starts ``n_workers`` threads (with :func:`concurrency_lab.start_join`);
     they wait at a barrier so they really run together, then each adds one to a
     fresh :class:`SharedCounter` ``n_increments`` times.
+
+    CPython lets a thread run for a *switch interval* (5 ms by default, see
+    ``sys.getswitchinterval()``) before it asks it to hand over to another
+    thread. A run of a few tens of milliseconds would see only a handful of
+    switches, and on a fast machine perhaps none in the racy spot. So during the
+    runs the switch interval is lowered to ``switch_interval_s`` (and restored
+    afterwards, also on errors): the same race, many more chances to show.
 
     >>> r = lost_updates(how="locked", n_increments=1_000, n_runs=2)
     >>> r.finals, r.total_lost
@@ -207,33 +218,51 @@ def lost_updates(
         n_workers: threads per run.
         n_increments: increments per thread per run.
         n_runs: how many times to repeat.
+        switch_interval_s: the switch interval in seconds during the runs
+            (``None``: leave the interpreter's own, usually 5 ms).
         timeout_s: give up on a run after this long.
 
     Returns:
         A :class:`LostUpdates`.
 
     Raises:
-        ValueError: an unknown ``how`` or a size below 1.
+        ValueError: an unknown ``how``, a size below 1 or a switch interval that is not > 0.
     """
     if how not in _HOW:
         raise ValueError(f"'how' must be 'plain', 'property' or 'locked' (got {how!r}).")
     for name, v in (("n_increments", n_increments), ("n_runs", n_runs)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"'{name}' must be a whole number >= 1 (got {v!r}).")
+    if switch_interval_s is not None and (
+        isinstance(switch_interval_s, bool)
+        or not isinstance(switch_interval_s, (int, float))
+        or not switch_interval_s > 0
+    ):
+        raise ValueError(
+            f"'switch_interval_s' must be a number of seconds > 0, or None to leave the "
+            f"interpreter's own (got {switch_interval_s!r})."
+        )
     target, code = _HOW[how]
     finals = []
+    old_interval = sys.getswitchinterval()
     start = time.perf_counter()
-    for _ in range(n_runs):
-        counter = SharedCounter()
-        barrier = threading.Barrier(n_workers)
-        runners.start_join(
-            target,
-            n_workers,
-            kind="thread",
-            args=(counter, n_increments, barrier),
-            timeout_s=timeout_s,
-        )
-        finals.append(counter.plain if how == "plain" else counter.value)
+    try:
+        if switch_interval_s is not None:
+            sys.setswitchinterval(switch_interval_s)
+        used_interval = sys.getswitchinterval()
+        for _ in range(n_runs):
+            counter = SharedCounter()
+            barrier = threading.Barrier(n_workers)
+            runners.start_join(
+                target,
+                n_workers,
+                kind="thread",
+                args=(counter, n_increments, barrier),
+                timeout_s=timeout_s,
+            )
+            finals.append(counter.plain if how == "plain" else counter.value)
+    finally:
+        sys.setswitchinterval(old_interval)
     return LostUpdates(
         how=how,
         code=code,
@@ -242,6 +271,7 @@ def lost_updates(
         finals=tuple(finals),
         elapsed_s=time.perf_counter() - start,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        switch_interval_s=used_interval,
     )
 
 
@@ -1136,6 +1166,8 @@ class PrimitiveDemo:
         summary: what happened, computed from the measurement.
         run: the threads' :class:`~concurrency_lab.runners.Run`, for ``cl.plot_timeline``.
         facts: the measured numbers behind ``summary``.
+        roles: ``(worker, role)`` pairs, e.g. ``("worker-2", "consumer")``, where
+            the threads play different parts.
     """
 
     primitive: str
@@ -1144,6 +1176,7 @@ class PrimitiveDemo:
     summary: str
     run: runners.Run = field(repr=False)
     facts: tuple[tuple[str, Any], ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()
 
     def fact(self, name: str) -> Any:
         return dict(self.facts)[name]
@@ -1220,6 +1253,8 @@ def _buffer_worker(state: dict[str, Any]) -> Any:
     n = state["n_items"]
     if role == 0:  # producer
         for item in range(n):
+            with tracing.span("make item"):
+                time.sleep(0.0005)
             state["put"](item)
         return "producer"
     got = []
@@ -1340,6 +1375,7 @@ def primitive_demo(primitive: str, *, fixed: bool = True) -> PrimitiveDemo:
     if primitive not in PRIMITIVES:
         raise ValueError(f"'primitive' must be one of {', '.join(PRIMITIVES)} (got {primitive!r}).")
     facts: dict[str, Any]
+    roles: dict[str, str] = {}
     if primitive == "Lock":
         counter = SharedCounter()
         target = _increment_locked if fixed else _increment_property
@@ -1387,8 +1423,15 @@ def primitive_demo(primitive: str, *, fixed: bool = True) -> PrimitiveDemo:
         readers = [r for r in run.results if r != "loaded"]
         n_none = sum(1 for r in readers if r is None)
         facts = {"readers": len(readers), "saw_nothing": n_none}
+        roles = {
+            w: "loader" if r == "loaded" else "reader" for w, r in zip(run.workers, run.results)
+        }
         ok = n_none == 0
-        summary = f"{n_none} of {len(readers)} readers found no config (it was not loaded yet)."
+        if n_none == 0:
+            every = "both" if len(readers) == 2 else f"all {len(readers)}"
+            summary = f"{every} readers got the config."
+        else:
+            summary = f"{n_none} of {len(readers)} readers found no config (it was not loaded yet)."
     elif primitive in ("Condition", "Queue"):
         n_items, capacity = 20, 3
         state = {
@@ -1400,6 +1443,10 @@ def primitive_demo(primitive: str, *, fixed: bool = True) -> PrimitiveDemo:
         _bounded_buffer(primitive if fixed else "broken", capacity, state)
         run = runners.start_join(_buffer_worker, 2, kind="thread", args=(state,), timeout_s=20)
         got = next(r for r in run.results if r != "producer")
+        roles = {
+            w: "producer" if r == "producer" else "consumer"
+            for w, r in zip(run.workers, run.results)
+        }
         lost = n_items - len(got)
         facts = {
             "n_items": n_items,
@@ -1435,4 +1482,5 @@ def primitive_demo(primitive: str, *, fixed: bool = True) -> PrimitiveDemo:
         summary=summary,
         run=run,
         facts=tuple(facts.items()),
+        roles=tuple(roles.items()),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import concurrency_lab as cl
@@ -32,6 +34,30 @@ def test_plot_wait_for_highlights_the_cycle():
     ]
     assert len(red) == 8  # 4 "waits for" + 4 "held by" arrows, all in the cycle
     assert ax.get_title() == "deadlock: 4 threads wait in a circle"
+
+
+def test_plot_wait_for_puts_each_cycle_on_its_own_ring():
+    from concurrency_lab.plots.deadlocks import _graph_layout
+
+    g = WaitForGraph(
+        holds={"T1": ("A",), "T2": ("B",), "T3": ("C",), "T5": ("E",), "T6": ("F",), "T7": ("G",)},
+        waits={"T1": "B", "T2": "A", "T3": "A", "T5": "F", "T6": "G", "T7": "E"},
+    )
+    fig = cl.plot_wait_for(g)
+    assert fig.axes[0].get_title() == "deadlock: 2 cycles (T1–T2, T5–T6–T7)"
+    pos = _graph_layout(g, cl.find_cycles(g))
+    points = list(pos.values())
+    assert len(set(points)) == len(points) == 12  # 6 threads + 6 locks, no two on one spot
+    gap = min(
+        ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5
+        for i, (x1, y1) in enumerate(points)
+        for (x2, y2) in points[i + 1 :]
+    )
+    assert gap > 0.8
+    # The two rings are apart: every node of the first lies left of every node of the second.
+    first = [pos[n] for n in ("T:T1", "L:A", "T:T2", "L:B")]
+    second = [pos[n] for n in ("T:T5", "L:E", "T:T6", "L:F", "T:T7", "L:G")]
+    assert max(x for x, _ in first) < min(x for x, _ in second)
 
 
 def test_plot_wait_for_graph_without_cycle_and_none():
@@ -69,6 +95,8 @@ def test_plot_philosophers_and_progress():
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     heights = [p.get_height() for p in fig.axes[2].patches]
     assert heights == [out.progress[t] for t in out.threads]
+    ticks = fig.axes[2].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)  # whole meals, whole turns
     with pytest.raises(TypeError, match=r"'outcome' must be a DemoOutcome \(got int\)"):
         cl.plot_progress(3)  # type: ignore[arg-type]
 
@@ -128,6 +156,26 @@ def _transfer_wrong_sum(src, dst, amount):
         src.balance -= amount
 
 
+def _transfer_dst_first(src, dst, amount):
+    with dst.lock, src.lock:
+        src.balance -= amount
+        dst.balance += amount
+
+
+def _transfer_backoff(src, dst, amount):
+    for attempt in range(1000):
+        with src.lock:
+            if dst.lock.acquire(blocking=False):
+                try:
+                    src.balance -= amount
+                    dst.balance += amount
+                    return
+                finally:
+                    dst.lock.release()
+        time.sleep(0.001 * (1 + attempt % 3) * (1 if src.name == "alice" else 2))
+    raise RuntimeError("gave up")
+
+
 def test_transfer_check():
     bad = cl.check.transfer_is_deadlock_free(_transfer_unordered)
     assert not bad.ok
@@ -136,7 +184,13 @@ def test_transfer_check():
         "transfer-2 holds bob and waits for alice (held by transfer-1)."
     )
     assert "one global order" in bad.message
-    assert cl.check.transfer_is_deadlock_free(_transfer_ordered).ok
+    assert "locks its source account first" in bad.message
+    dst_first = cl.check.transfer_is_deadlock_free(_transfer_dst_first)
+    assert not dst_first.ok and "locks its destination account first" in dst_first.message
+    ordered = cl.check.transfer_is_deadlock_free(_transfer_ordered)
+    assert ordered.ok and "both transfers took alice first" in ordered.message
+    backoff = cl.check.transfer_is_deadlock_free(_transfer_backoff)
+    assert backoff.ok and "removes hold and wait" in backoff.message
     unlocked = cl.check.transfer_is_deadlock_free(_transfer_unlocked)
     assert not unlocked.ok and "Hold both locks" in unlocked.message
     wrong = cl.check.transfer_is_deadlock_free(_transfer_wrong_sum)
@@ -150,6 +204,14 @@ def test_strategy_check():
     assert cl.check.strategy_feeds_everyone("hierarchy").ok
     unknown = cl.check.strategy_feeds_everyone("pray")
     assert not unknown.ok and unknown.message.startswith("'pray' is not a strategy.")
+    wrong = cl.check.strategy_feeds_everyone("hierarchy", breaks="hold and wait")
+    assert not wrong.ok
+    assert "takes away circular wait, not hold and wait" in wrong.message
+    right = cl.check.strategy_feeds_everyone("try_acquire", breaks="hold and wait")
+    assert right.ok and "removes hold and wait and no preemption" in right.message
+    assert cl.check.strategy_feeds_everyone("arbitrator", breaks="circular wait").ok
+    with pytest.raises(ValueError, match=r"'breaks' must be one of 'circular wait'"):
+        cl.check.strategy_feeds_everyone("hierarchy", breaks="mutual exclusion")
 
 
 def _collect_join_first(process, queue, n_items):
@@ -158,6 +220,13 @@ def _collect_join_first(process, queue, n_items):
 
 
 def _collect_drain_first(process, queue, n_items):
+    items = [queue.get() for _ in range(n_items)]
+    process.join()
+    return items
+
+
+def _collect_timed_join_first(process, queue, n_items):
+    process.join(timeout=0.1)  # returns after 0.1 s: safe, if slow
     items = [queue.get() for _ in range(n_items)]
     process.join()
     return items
@@ -176,5 +245,7 @@ def test_collect_check(start_method):
 def test_collect_check_hints():
     bad = cl.check.collect_is_safe(_collect_join_first)
     assert not bad.ok and bad.message.startswith("You called join() while the child still had")
+    timed = cl.check.collect_is_safe(_collect_timed_join_first)
+    assert timed.ok, timed.message
     no_join = cl.check.collect_is_safe(_collect_no_join)
     assert not no_join.ok and "never joined the process" in no_join.message

@@ -276,19 +276,33 @@ def test_locked_counter_loses_nothing():
 
 
 def test_property_counter_loses_updates_at_least_once():
-    # Statistical: with a short switch interval, a run without loss is rare; we only ask
-    # that some run of a few loses something, and retry the whole thing to be robust.
+    # Statistical: lost_updates lowers the switch interval itself, so a run without loss
+    # is rare; we only ask that some run of a few loses something, and retry to be robust.
     old = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(1e-5)
-        for _ in range(3):
-            r = cl.lost_updates(how="property", n_increments=50_000, n_runs=3)
-            if r.total_lost > 0:
-                break
-    finally:
-        sys.setswitchinterval(old)
+    for _ in range(3):
+        r = cl.lost_updates(how="property", n_increments=50_000, n_runs=3)
+        if r.total_lost > 0:
+            break
     assert r.total_lost > 0
     assert all(0 <= x < r.expected for x in r.lost)
+    assert r.switch_interval_s == pytest.approx(1e-4)
+    assert sys.getswitchinterval() == old  # restored
+
+
+def test_lost_updates_switch_interval_is_restored_even_on_error(monkeypatch):
+    old = sys.getswitchinterval()
+    r = cl.lost_updates(how="locked", n_increments=10, n_runs=1, switch_interval_s=None)
+    assert r.switch_interval_s == old
+    r = cl.lost_updates(how="locked", n_increments=10, n_runs=1, switch_interval_s=0.002)
+    assert r.switch_interval_s == pytest.approx(0.002) and sys.getswitchinterval() == old
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cl.runners, "start_join", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        cl.lost_updates(n_runs=1)
+    assert sys.getswitchinterval() == old
 
 
 def test_lost_updates_bad_arguments():
@@ -298,6 +312,8 @@ def test_lost_updates_bad_arguments():
         cl.lost_updates(how="x")
     with pytest.raises(ValueError, match=r"'n_runs' must be a whole number >= 1 \(got 0\)"):
         cl.lost_updates(n_runs=0)
+    with pytest.raises(ValueError, match=r"'switch_interval_s' must be a number of seconds > 0"):
+        cl.lost_updates(switch_interval_s=0)
 
 
 # --------------------------------------------------------------------------- primitives
@@ -316,6 +332,21 @@ def test_broken_primitive_demos_fail(primitive):
     # not left to the scheduler's luck.
     d = cl.primitive_demo(primitive, fixed=False)
     assert not d.ok, d.summary
+
+
+def test_event_and_buffer_demos_name_the_roles():
+    d = cl.primitive_demo("Event", fixed=True)
+    assert d.summary == "both readers got the config."
+    assert sorted(role for _, role in d.roles) == ["loader", "reader", "reader"]
+    broken = cl.primitive_demo("Event", fixed=False)
+    assert broken.summary == "2 of 2 readers found no config (it was not loaded yet)."
+    for fixed in (False, True):
+        buf = cl.primitive_demo("Condition", fixed=fixed)
+        roles = dict(buf.roles)
+        assert sorted(roles.values()) == ["consumer", "producer"]
+        producer = next(w for w, r in roles.items() if r == "producer")
+        made = [s for s in buf.run.spans if s.label == "make item"]
+        assert len(made) == 20 and {s.worker for s in made} == {producer}
 
 
 def test_semaphore_limits_users():

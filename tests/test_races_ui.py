@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 
 import pytest
 
@@ -147,10 +148,66 @@ class _Fixed(_Broken):
             return item
 
 
+class _PutOnly(_Broken):  # the learner's natural first step: only put() fixed
+    def put(self, item):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)
+            self.items.append(item)
+            self.cond.notify_all()
+
+
+class _BusyWait(_Broken):  # waits without self.cond: racy, though it may deliver everything
+    def put(self, item):
+        while len(self.items) >= self.capacity:
+            time.sleep(0.0001)
+        self.items.append(item)
+
+    def get(self):
+        while not self.items:
+            time.sleep(0.0001)
+        return self.items.popleft()
+
+
+class _NoNotify(_Broken):  # waits without a timeout, and nobody ever wakes anybody
+    def put(self, item):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) < self.capacity)
+            self.items.append(item)
+
+    def get(self):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) > 0)
+            return self.items.popleft()
+
+
 def test_bounded_buffer_check():
     bad = cl.check.bounded_buffer_is_correct(_Broken)
     assert not bad.ok and "put() must wait while it is full" in bad.message
     assert cl.check.bounded_buffer_is_correct(_Fixed).ok
+
+
+def test_bounded_buffer_check_stops_at_the_first_error():
+    t0 = time.monotonic()
+    fb = cl.check.bounded_buffer_is_correct(_PutOnly)
+    assert time.monotonic() - t0 < 2.0  # not the overall timeout: the IndexError ends it
+    assert not fb.ok and "raised IndexError" in fb.message
+    assert "get() must wait until there is an item" in fb.message
+
+
+def test_bounded_buffer_check_rejects_changes_outside_the_condition():
+    fb = cl.check.bounded_buffer_is_correct(_BusyWait)
+    assert not fb.ok
+    assert "without holding self.cond" in fb.message or "more than its capacity" in fb.message
+
+
+def test_bounded_buffer_check_unwinds_threads_that_wait_forever():
+    fb = cl.check.bounded_buffer_is_correct(_NoNotify, timeout_s=0.5)
+    assert not fb.ok and "still waited after 0.5 s" in fb.message
+    assert "notify_all()" in fb.message
+    time.sleep(0.2)
+    assert [
+        t.name for t in threading.enumerate() if t.name.startswith(("producer", "consumer"))
+    ] == []
 
 
 @pytest.mark.parametrize("fixed", [False, True])

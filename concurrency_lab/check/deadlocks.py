@@ -26,26 +26,49 @@ from ._base import Feedback
 __all__ = ["collect_is_safe", "strategy_feeds_everyone", "transfer_is_deadlock_free"]
 
 
-def strategy_feeds_everyone(strategy: object, *, n: int = 5) -> Feedback:
+# Which of Coffman's conditions each strategy takes away.
+_REMOVES: dict[str, frozenset[str]] = {
+    "none": frozenset(),
+    "global_order": frozenset({"circular wait"}),
+    "hierarchy": frozenset({"circular wait"}),
+    "timeout_backoff": frozenset({"hold and wait", "no preemption"}),
+    "try_acquire": frozenset({"hold and wait", "no preemption"}),
+    "arbitrator": frozenset({"circular wait"}),
+}
+_CONDITIONS = ("circular wait", "hold and wait", "no preemption")
+
+
+def strategy_feeds_everyone(strategy: object, *, breaks: str | None = None, n: int = 5) -> Feedback:
     """Check a strategy name for the dining philosophers: no deadlock, and everyone eats twice.
 
+    With ``breaks``, the strategy must also be one that takes away that deadlock
+    condition (``"circular wait"``, ``"hold and wait"`` or ``"no preemption"``).
     Exercise 1 of ``05-deadlocks.ipynb``.
+
+    Raises:
+        ValueError: ``breaks`` is not one of the conditions a strategy can take away.
     """
+    if breaks is not None and breaks not in _CONDITIONS:
+        raise ValueError(
+            f"'breaks' must be one of {', '.join(repr(c) for c in _CONDITIONS)} or None "
+            f"(got {breaks!r})."
+        )
     if strategy not in STRATEGIES:
         return Feedback(
             False,
             f"{strategy!r} is not a strategy. Pick one of: "
-            f"{', '.join(repr(s) for s in STRATEGIES)} (see cl.deadlocks.STRATEGIES).",
+            f"{', '.join(repr(s) for s in STRATEGIES)} (see cl.DEADLOCK_STRATEGIES).",
         )
     outcome = dining_philosophers(
         n, strategy=str(strategy), meals=2, eat_s=0.001, detect_interval_s=0.02, duration_s=10
     )
     if outcome.deadlocked:
+        wanted = repr(breaks) if breaks else "'hold and wait' or 'circular wait'"
         return Feedback(
             False,
             f"With {strategy!r} the table deadlocked ({outcome.deadlock}). The watchdog rescued "
             f"dinner by aborting a philosopher; without it they would wait forever. Choose a "
-            f"strategy that breaks 'hold and wait' or 'circular wait'.",
+            f"strategy that breaks {wanted}.",
         )
     hungry = [p for p, m in outcome.progress.items() if m < 2]
     if hungry:
@@ -54,10 +77,17 @@ def strategy_feeds_everyone(strategy: object, *, n: int = 5) -> Feedback:
             f"No deadlock, but {', '.join(hungry)} did not get two meals in 10 s: that is "
             f"starvation. Try a strategy that orders the forks.",
         )
+    removes = _REMOVES[str(strategy)]
+    if breaks is not None and breaks not in removes:
+        return Feedback(
+            False,
+            f"{strategy!r} fed everyone, but it takes away {' and '.join(sorted(removes))}, "
+            f"not {breaks}. Look in the table for a strategy whose fix removes {breaks}.",
+        )
     return Feedback(
         True,
         f"No deadlock, and all {n} philosophers ate twice with {strategy!r} "
-        f"({STRATEGIES[str(strategy)]}).",
+        f"({STRATEGIES[str(strategy)]}): it removes {' and '.join(sorted(removes))}.",
     )
 
 
@@ -113,13 +143,24 @@ def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
         for t in threads:
             t.start()
         _join_all(threads, registry, 2.0)
+    events = registry.events()
+    first: dict[str, str] = {}  # the first lock each transfer took
+    for e in events:
+        if e.kind == "acquire":
+            first.setdefault(e.thread, e.lock)
     if dog.found:
         _, deadlock = dog.found[0]
+        if (first.get("transfer-1"), first.get("transfer-2")) == ("alice", "bob"):
+            why = "Each transfer locks its source account first"
+        elif (first.get("transfer-1"), first.get("transfer-2")) == ("bob", "alice"):
+            why = "Each transfer locks its destination account first"
+        else:
+            why = "The two transfers take their first locks in opposite orders"
         return Feedback(
             False,
-            f"Deadlock: {'; '.join(str(s) for s in deadlock.steps)}. Each transfer locks its "
-            f"source account first, so two transfers in opposite directions wait for each "
-            f"other. Take the two locks in one global order, e.g. sorted by account name.",
+            f"Deadlock: {'; '.join(str(s) for s in deadlock.steps)}. {why}, so two transfers "
+            f"in opposite directions wait for each other. Take the two locks in one global "
+            f"order, e.g. sorted by account name.",
         )
     alive = [t.name for t in threads if t.is_alive()]
     if alive:
@@ -152,11 +193,26 @@ def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
             "locks at once, so another thread could see money in flight (or lose an update). "
             "Hold both locks while you move the money.",
         )
-    return Feedback(
-        True,
-        "No deadlock even in the worst order, and the money adds up: taking "
-        "the locks in one global order removes the circular wait.",
-    )
+    # A transfer backed off if a wait for a lock gave up, or if it took a lock again
+    # (each transfer needs only two acquires when nothing is put down).
+    n_acquires: dict[str, int] = {}
+    for e in events:
+        if e.kind == "acquire":
+            n_acquires[e.thread] = n_acquires.get(e.thread, 0) + 1
+    backed_off = any(e.kind == "giveup" for e in events) or max(n_acquires.values()) > 2
+    if backed_off:
+        how = (
+            "when a lock was busy, a transfer put down what it held and tried again, which "
+            "removes hold and wait"
+        )
+    elif len(set(first.values())) == 1:
+        how = (
+            f"both transfers took {next(iter(first.values()))} first: one global order "
+            f"removes the circular wait"
+        )
+    else:
+        how = "no circle of waiting formed"
+    return Feedback(True, f"No deadlock even in the worst order, and the money adds up: {how}.")
 
 
 def _held_both(registry: LockRegistry) -> bool:
@@ -187,7 +243,8 @@ class _GuardedProcess:
         self.joined = True
         limit = 1.0 if timeout is None else min(timeout, 1.0)
         self._p.join(timeout=limit)
-        if self._p.is_alive() and self._q.taken < self._q.n_items:
+        # Only a join() without a timeout would wait forever; a timed one just returns.
+        if timeout is None and self._p.is_alive() and self._q.taken < self._q.n_items:
             self.joined_while_full = True
 
     def is_alive(self) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import runners
@@ -134,35 +135,180 @@ def counter_program_is_correct(prog: Program) -> Feedback:
     )
 
 
-def _producer(buf: Any, state: dict[str, Any]) -> None:
-    with state["lock"]:
-        start = state["next_producer"]
-        state["next_producer"] += 1
-    if start >= state["n_producers"]:  # a consumer
-        time.sleep(0.02)  # consumers start late, so the producers fill the buffer first
-        got = []
-        for _ in range(state["per_consumer"]):
-            got.append(buf.get())
-        with state["lock"]:
-            state["received"].extend(got)
-        return
-    for k in range(state["per_producer"]):
-        buf.put((start, k))
-        items = getattr(buf, "items", None)
-        if items is not None:
-            n = len(items)
-            with state["lock"]:
-                state["max_len"] = max(state["max_len"], n)
+class _CheckOver(BaseException):
+    """Raised in a learner's thread once the check has ended, to unwind it (not an Exception)."""
 
 
-def bounded_buffer_is_correct(buffer_class: type, *, capacity: int = 3) -> Feedback:
+class _WatchedCondition:
+    """Stands in for the buffer's ``threading.Condition``: knows which thread holds it.
+
+    Every wait is cut into short slices, so once the check has ended a waiting
+    thread notices and is unwound with :class:`_CheckOver` instead of staying
+    blocked in the background.
+    """
+
+    def __init__(self, cond: threading.Condition, over: threading.Event) -> None:
+        self._cond = cond
+        self._over = over
+        self._local = threading.local()
+        self.used_by: set[str] = set()
+
+    def held(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+    def _enter(self) -> None:
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        self.used_by.add(threading.current_thread().name)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self._cond.acquire(blocking, timeout)
+        if got:
+            self._enter()
+        return got
+
+    def release(self) -> None:
+        self._local.depth = getattr(self._local, "depth", 0) - 1
+        self._cond.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._over.is_set():
+                raise _CheckOver
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            if self._cond.wait(left):
+                return True
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        result = predicate()
+        while not result:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.wait(left)
+            else:
+                self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        self._cond.notify(n)
+
+    def notify_all(self) -> None:
+        self._cond.notify_all()
+
+
+class _WatchedItems(collections.deque):  # type: ignore[type-arg]
+    """Stands in for the buffer's ``items`` deque: notes every change made without ``self.cond``.
+
+    It also notes when the buffer grows past its capacity, and once the check has
+    ended, ``len()`` raises :class:`_CheckOver` so that a thread spinning on it stops.
+    """
+
+    def __init__(self, items: Iterable[Any], watch: _Watch) -> None:
+        super().__init__(items)
+        self._watch = watch
+
+    def _changed(self, op: str) -> None:
+        w = self._watch
+        if w.cond is not None and not w.cond.held():
+            w.unguarded.setdefault(op, threading.current_thread().name)
+        n = collections.deque.__len__(self)
+        if n > w.max_len:
+            w.max_len = n
+            if n > w.capacity:
+                w.failed.set()
+
+    def __len__(self) -> int:
+        if self._watch.over.is_set():
+            raise _CheckOver
+        return collections.deque.__len__(self)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def append(self, x: Any) -> None:
+        super().append(x)
+        self._changed("append")
+
+    def appendleft(self, x: Any) -> None:
+        super().appendleft(x)
+        self._changed("appendleft")
+
+    def pop(self) -> Any:
+        x = super().pop()
+        self._changed("pop")
+        return x
+
+    def popleft(self) -> Any:
+        x = super().popleft()
+        self._changed("popleft")
+        return x
+
+
+class _Watch:
+    """What the bounded-buffer check observed while the threads ran."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.over = threading.Event()  # the check has ended: unwind every thread
+        self.failed = threading.Event()  # something went wrong: end the check now
+        self.cond: _WatchedCondition | None = None
+        self.unguarded: dict[str, str] = {}  # deque operation -> first thread doing it unlocked
+        self.max_len = 0
+        self.errors: list[tuple[str, BaseException]] = []
+        self.received: list[Any] = []
+        self.lock = threading.Lock()
+
+
+def _buffer_worker(buf: Any, watch: _Watch, role: str, index: int, n: int) -> None:
+    try:
+        if role == "consumer":
+            time.sleep(0.02)  # consumers start late, so the producers fill the buffer first
+            got = [buf.get() for _ in range(n)]
+            with watch.lock:
+                watch.received.extend(got)
+        else:
+            for k in range(n):
+                buf.put((index, k))
+                if watch.cond is None:  # not watched: look at the length from outside
+                    size = len(getattr(buf, "items", ()))
+                    watch.max_len = max(watch.max_len, size)
+                    if size > watch.capacity:
+                        watch.failed.set()
+    except _CheckOver:
+        pass
+    except BaseException as exc:  # shown to the learner
+        with watch.lock:
+            watch.errors.append((threading.current_thread().name, exc))
+        watch.failed.set()
+
+
+def bounded_buffer_is_correct(
+    buffer_class: type, *, capacity: int = 3, n_items: int = 200, timeout_s: float = 3.0
+) -> Feedback:
     """Check a bounded buffer class: ``buffer_class(capacity)`` with ``put(item)`` and ``get()``.
 
-    Two producers put 30 items each while two consumers, starting a little
-    later, get 30 each. Every item must arrive exactly once, ``get()`` must wait
-    while the buffer is empty, and ``put()`` must wait while it holds
-    ``capacity`` items (checked through ``len(buffer.items)`` when there is an
-    ``items`` attribute). Exercise 3 of ``04-races-and-locks.ipynb``.
+    Two producers put ``n_items`` items each while two consumers, starting a
+    little later, get as many each. Every item must arrive exactly once,
+    ``get()`` must wait while the buffer is empty, ``put()`` must wait while it
+    holds ``capacity`` items, and (when the buffer has a ``threading.Condition``
+    in ``self.cond`` and a deque in ``self.items``, as in the exercise) every
+    change to ``self.items`` must happen while holding ``self.cond``. The
+    interpreter's switch interval is lowered during the run so that threads
+    switch often. The check stops as soon as a thread raises or the buffer
+    overflows, and after ``timeout_s`` at the latest; threads still waiting on
+    ``self.cond`` are then unwound. Exercise 3 of ``04-races-and-locks.ipynb``.
     """
     if not isinstance(buffer_class, type):
         return Feedback(False, "Pass the class itself: bounded_buffer_is_correct(BoundedBuffer).")
@@ -170,50 +316,73 @@ def bounded_buffer_is_correct(buffer_class: type, *, capacity: int = 3) -> Feedb
         buf = buffer_class(capacity)
     except Exception as exc:
         return Feedback(False, f"BoundedBuffer({capacity}) raised {type(exc).__name__}: {exc}.")
-    per = 30
-    state: dict[str, Any] = {
-        "lock": threading.Lock(),
-        "next_producer": 0,
-        "n_producers": 2,
-        "per_producer": per,
-        "per_consumer": per,
-        "received": [],
-        "max_len": 0,
-    }
-    try:
-        runners.start_join(_producer, 4, kind="thread", args=(buf, state), timeout_s=10)
-    except WorkerTimeoutError:
-        return Feedback(
-            False,
-            "Threads were still waiting after 10 s (they stay blocked in the background). "
-            "After a put() or get() changes the buffer, wake the others with "
-            "`self.cond.notify_all()`, and wait with `self.cond.wait_for(condition, "
-            "timeout=...)` so a waiter rechecks its condition.",
+    watch = _Watch(capacity)
+    if isinstance(getattr(buf, "cond", None), threading.Condition):
+        watch.cond = buf.cond = _WatchedCondition(buf.cond, watch.over)
+    if isinstance(getattr(buf, "items", None), collections.deque):
+        buf.items = _WatchedItems(buf.items, watch)
+    roles = [("producer", 0), ("producer", 1), ("consumer", 0), ("consumer", 1)]
+    threads = [
+        threading.Thread(
+            target=_buffer_worker,
+            args=(buf, watch, role, i, n_items),
+            name=f"{role}-{i + 1}",
+            daemon=True,
         )
-    except WorkerError as exc:
-        if exc.exc_type == "IndexError":
+        for role, i in roles
+    ]
+    old = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(1e-4)
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + timeout_s
+        while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+            if watch.failed.wait(0.01):
+                break
+        stuck = [t.name for t in threads if t.is_alive()]
+    finally:
+        sys.setswitchinterval(old)
+        watch.over.set()
+        for t in threads:
+            t.join(timeout=0.5)
+    if watch.errors:
+        name, exc = watch.errors[0]
+        kind = type(exc).__name__
+        if kind == "IndexError":
             hint = (
-                " A consumer ran while the buffer was empty: get() must wait until there is "
-                "an item, e.g. `with self.cond: self.cond.wait_for(lambda: len(self.items) > 0, "
-                "timeout=5)`."
+                " A consumer took from an empty buffer: get() must wait until there is an item, "
+                "and check again after it wakes (another consumer may have been faster): "
+                "`with self.cond: self.cond.wait_for(lambda: len(self.items) > 0, timeout=5)`."
             )
-        elif exc.exc_type == "TimeoutError":
+        elif kind == "TimeoutError":
             hint = (
                 " A put() or get() waited in vain until its timeout: nobody woke it. After "
                 "changing the buffer, call `self.cond.notify_all()` (inside `with self.cond:`)."
             )
+        elif kind == "RuntimeError" and "un-acquired" in str(exc):
+            hint = " wait() and notify_all() must be called inside `with self.cond:`."
         else:
-            hint = " The last line of the traceback in the error shows where."
-        return Feedback(False, f"A thread raised {exc.exc_type}: {str(exc).splitlines()[0]}.{hint}")
-    if state["max_len"] > capacity:
+            hint = " Check the line of your class that raised it."
+        return Feedback(False, f"{name} raised {kind}: {exc}.{hint}")
+    if watch.max_len > capacity:
         return Feedback(
             False,
-            f"The buffer held {state['max_len']} items, more than its capacity {capacity}: "
-            f"put() must wait while it is full, e.g. `self.cond.wait_for(lambda: "
-            f"len(self.items) < self.capacity, timeout=5)` inside `with self.cond:`.",
+            f"The buffer held {watch.max_len} items, more than its capacity {capacity}: "
+            f"put() must wait while it is full, and check again after it wakes, e.g. "
+            f"`self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)` inside "
+            f"`with self.cond:`.",
         )
-    received = state["received"]
-    expected = [(p, k) for p in range(2) for k in range(per)]
+    if stuck:
+        return Feedback(
+            False,
+            f"{', '.join(stuck)} still waited after {timeout_s:g} s (the check has now "
+            f"stopped them). After a put() or get() changes "
+            f"the buffer, wake the others with `self.cond.notify_all()`, and wait with "
+            f"`self.cond.wait_for(condition, timeout=...)` so a waiter rechecks its condition.",
+        )
+    received = watch.received
+    expected = [(p, k) for p in range(2) for k in range(n_items)]
     if sorted(x for x in received if isinstance(x, tuple)) != expected:
         missing = len(set(expected) - {x for x in received if isinstance(x, tuple)})
         dupes = len(received) - len(set(map(repr, received)))
@@ -222,6 +391,21 @@ def bounded_buffer_is_correct(buffer_class: type, *, capacity: int = 3) -> Feedb
             f"Of {len(expected)} items, {missing} never arrived and {dupes} arrived twice "
             f"(get() returned {received.count(None)} times None). get() must wait for an "
             f"item and take it out inside the same `with self.cond:` block.",
+        )
+    if watch.unguarded:
+        op, name = next(iter(watch.unguarded.items()))
+        return Feedback(
+            False,
+            f"Every item arrived this time, but {name} called self.items.{op}() without "
+            f"holding self.cond, so another thread can change the buffer between your check "
+            f"and your change (a race that just did not show). Do the waiting and the change "
+            f"inside one `with self.cond:` block.",
+        )
+    if watch.cond is not None and not {"producer-1", "consumer-1"} <= watch.cond.used_by:
+        return Feedback(
+            False,
+            "Every item arrived, but put() or get() never took self.cond. Use the "
+            "condition to wait: `with self.cond: self.cond.wait_for(...)`.",
         )
     return Feedback(
         True,

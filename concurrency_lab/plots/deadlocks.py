@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
+from matplotlib.ticker import MaxNLocator
 
 from ..deadlocks import (
     Deadlock,
@@ -29,33 +30,81 @@ _CYCLE = "#d62728"
 _PLAIN = "#7f7f7f"
 
 
+def _ring(nodes: Sequence[str], center: tuple[float, float]) -> dict[str, tuple[float, float]]:
+    """Nodes evenly on a circle around ``center``, the first at the top."""
+    radius = max(0.9, 0.3 * len(nodes))
+    cx, cy = center
+    pos = {}
+    for i, node in enumerate(nodes):
+        angle = math.pi / 2 - 2 * math.pi * i / max(len(nodes), 1)
+        pos[node] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+    return pos
+
+
 def _graph_layout(
     graph: WaitForGraph, cycles: Sequence[Deadlock]
 ) -> dict[str, tuple[float, float]]:
-    """Cycle nodes (thread, lock, thread, lock, ...) on an inner circle; the rest outside."""
-    inner: list[str] = []
-    for d in cycles:
-        for step in d.steps:
-            for node in (f"T:{step.thread}", f"L:{step.waits_for}"):
-                if node not in inner:
-                    inner.append(node)
-    outer: list[str] = []
+    """Each cycle (thread, lock, thread, lock, ...) on a ring of its own, side by side.
+
+    Nodes outside the cycles hang outward from the node they are joined to
+    (a thread waiting for a cycle's lock, the locks that thread holds), spread
+    at different angles so that they do not sit on top of each other. Without a
+    cycle, all nodes go on one ring.
+    """
+    neighbours: dict[str, list[str]] = {}
+
+    def link(a: str, b: str) -> None:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+
     for t in graph.threads:
-        for node in (
-            f"T:{t}",
-            *(f"L:{lk}" for lk in graph.holds.get(t, ())),
-            *([f"L:{graph.waits[t]}"] if t in graph.waits else []),
-        ):
-            if node not in inner and node not in outer:
-                outer.append(node)
-    if not inner:
-        inner, outer = outer, []
+        neighbours.setdefault(f"T:{t}", [])
+        for lk in graph.holds.get(t, ()):
+            link(f"L:{lk}", f"T:{t}")
+        if t in graph.waits:
+            link(f"T:{t}", f"L:{graph.waits[t]}")
+    rings: list[list[str]] = []
+    seen: set[str] = set()
+    for d in cycles:
+        ring = [n for s in d.steps for n in (f"T:{s.thread}", f"L:{s.waits_for}")]
+        ring = [n for n in dict.fromkeys(ring) if n not in seen]
+        if ring:
+            rings.append(ring)
+            seen.update(ring)
+    if not rings:
+        return _ring(list(neighbours), (0.0, 0.0))
     pos: dict[str, tuple[float, float]] = {}
-    r_in = max(1.0, 0.3 * len(inner))
-    for ring, radius in ((inner, r_in), (outer, r_in + 0.9)):
-        for i, node in enumerate(ring):
-            angle = math.pi / 2 - 2 * math.pi * i / max(len(ring), 1)
-            pos[node] = (radius * math.cos(angle), radius * math.sin(angle))
+    center_of: dict[str, tuple[float, float]] = {}
+    x = 0.0
+    for k, ring in enumerate(rings):
+        radius = max(0.9, 0.3 * len(ring))
+        if k:
+            x += radius
+        center = (x, 0.0)
+        x += radius + 2.2  # room for the nodes hanging outward
+        for node, p in _ring(ring, center).items():
+            pos[node], center_of[node] = p, center
+    # Breadth-first outward from the rings: each new node one step further out.
+    frontier = [n for ring in rings for n in ring]
+    while frontier:
+        nxt = []
+        for parent in frontier:
+            kids = [n for n in neighbours.get(parent, []) if n not in pos]
+            if not kids:
+                continue
+            px, py = pos[parent]
+            cx, cy = center_of[parent]
+            base = math.atan2(py - cy, px - cx)
+            for j, kid in enumerate(kids):
+                angle = base + (j - (len(kids) - 1) / 2) * 0.6
+                pos[kid] = (px + 1.0 * math.cos(angle), py + 1.0 * math.sin(angle))
+                center_of[kid] = center_of[parent]
+                nxt.append(kid)
+        frontier = nxt
+    rest = [n for n in neighbours if n not in pos]  # parts not joined to any cycle
+    if rest:
+        radius = max(0.9, 0.3 * len(rest))
+        pos.update(_ring(rest, (x + radius, 0.0)))
     return pos
 
 
@@ -82,10 +131,9 @@ def plot_wait_for(
     Returns:
         The figure drawn on.
     """
-    fig, ax = new_axes(ax, figsize=(5.5, 5))
-    ax.set_axis_off()
-    ax.set_aspect("equal")
     if cycle_or_graph is None:
+        fig, ax = new_axes(ax, figsize=(5.5, 5))
+        ax.set_axis_off()
         ax.text(
             0.5,
             0.5,
@@ -106,12 +154,20 @@ def plot_wait_for(
             f"'cycle_or_graph' must be a Deadlock, a WaitForGraph or None "
             f"(got {type(cycle_or_graph).__name__})."
         )
+    pos = _graph_layout(graph, cycles)
+    xs = [x for x, _ in pos.values()] or [0.0]
+    ys = [y for _, y in pos.values()] or [0.0]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    fig, ax = new_axes(
+        ax, figsize=(min(12.0, max(5.5, 1.2 * width + 2)), min(9.0, max(5.0, 1.2 * height + 2)))
+    )
+    ax.set_axis_off()
+    ax.set_aspect("equal")
     in_cycle: set[tuple[str, str]] = set()
     for d in cycles:
         for step in d.steps:
             in_cycle.add((f"T:{step.thread}", f"L:{step.waits_for}"))
             in_cycle.add((f"L:{step.waits_for}", f"T:{step.held_by}"))
-    pos = _graph_layout(graph, cycles)
     edges: list[tuple[str, str, str]] = []  # (source, target, "waits"/"holds")
     for t, locks in graph.holds.items():
         for lk in locks:
@@ -161,9 +217,9 @@ def plot_wait_for(
                 zorder=2,
             )
         ax.text(x, y, name, ha="center", va="center", fontsize=8, zorder=3)
-    span = max((max(abs(x), abs(y)) for x, y in pos.values()), default=1.0) + 0.5
-    ax.set_xlim(-span, span)
-    ax.set_ylim(-span, span)
+    pad = 0.7 + 0.08 * max(width, height)  # the markers have a fixed size in points
+    ax.set_xlim(min(xs) - pad, max(xs) + pad)
+    ax.set_ylim(min(ys) - pad, max(ys) + pad)
     handles = [
         Line2D(
             [],
@@ -191,18 +247,20 @@ def plot_wait_for(
     ]
     ax.legend(
         handles=handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, -0.12),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
         ncol=3,
         fontsize=8,
         frameon=False,
     )
     if title is None:
-        title = (
-            f"deadlock: {len(cycles[0].steps)} threads wait in a circle"
-            if cycles
-            else "wait-for graph: no cycle"
-        )
+        if len(cycles) == 1:
+            title = f"deadlock: {len(cycles[0].steps)} threads wait in a circle"
+        elif cycles:
+            rings = ", ".join("–".join(d.threads) for d in cycles)
+            title = f"deadlock: {len(cycles)} cycles ({rings})"
+        else:
+            title = "wait-for graph: no cycle"
     ax.set_title(title)
     return fig
 
@@ -318,6 +376,7 @@ def plot_progress(
     bars = ax.bar(names, values, color="#6fa8dc", edgecolor="black", linewidth=0.5)
     ax.bar_label(bars, fontsize=8)
     ax.set_ylabel("meals" if outcome.demo == "dining_philosophers" else "work done")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole meals, whole turns
     ax.set_ylim(0, max([*values, 1]) * 1.15)
     ax.tick_params(axis="x", labelrotation=30 if len(names) > 5 else 0)
     ax.set_title(title or f"work done per thread ({outcome.strategy})")
@@ -332,9 +391,9 @@ def plot_philosophers(outcome: DemoOutcome) -> Figure:
     """
     if not isinstance(outcome, DemoOutcome):
         raise TypeError(f"'outcome' must be a DemoOutcome (got {type(outcome).__name__}).")
-    fig = plt.figure(figsize=(11, 7), layout="constrained")
+    fig = plt.figure(figsize=(11, 7.5), layout="constrained")
     plt.close(fig)
-    grid = fig.add_gridspec(2, 2, height_ratios=[1.1, 1], width_ratios=[1.2, 1])
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1, 1])
     plot_lock_timeline(outcome, fig.add_subplot(grid[0, :]))
     plot_wait_for(
         outcome.deadlock,

@@ -129,6 +129,11 @@ def plot_primitive_demo(demo: PrimitiveDemo, ax: Axes | None = None) -> Figure:
             )
     for label in labels:
         for s in (s for s in spans if s.label == label and s.worker in rows):
+            if label.startswith("drop"):  # an instant: a mark across the row, not a sliver
+                x = (s.start_ns - t0) / 1e6
+                y = rows.index(s.worker)
+                ax.plot([x, x], [y - 0.35, y + 0.35], color=colors[label], lw=1.5, zorder=3)
+                continue
             width = max((s.end_ns - s.start_ns) / 1e6, end_ms * 4e-3)
             ax.barh(
                 rows.index(s.worker),
@@ -141,7 +146,8 @@ def plot_primitive_demo(demo: PrimitiveDemo, ax: Axes | None = None) -> Figure:
             )
     handles = [Patch(color=colors[label], label=label) for label in labels]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    ax.set_yticks(range(len(rows)), rows)
+    roles = dict(demo.roles)
+    ax.set_yticks(range(len(rows)), [f"{w} ({roles[w]})" if w in roles else w for w in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, end_ms * 1.02)
     ax.set_xlabel("time since the threads started (ms)")
