@@ -1046,9 +1046,11 @@ class IPCResult:
         methods: the methods measured, ``"memcpy"`` first.
         sizes: message sizes in bytes.
         seconds: ``seconds[i][j]``: median seconds per message for ``methods[i]`` and ``sizes[j]``.
-        pickle_s: per size, the median seconds to pickle and unpickle the message.
+        pickle_s: per size, the median seconds to pickle and unpickle the message in this
+            process, timed with the same repeats and budget as the messages.
         start_method: how the child processes started.
         samples: ``samples[i][j]``: how many messages were timed.
+        pickle_samples: per size, how many pickle round trips were timed.
     """
 
     methods: tuple[str, ...]
@@ -1057,6 +1059,7 @@ class IPCResult:
     pickle_s: tuple[float, ...]
     start_method: str
     samples: tuple[tuple[int, ...], ...]
+    pickle_samples: tuple[int, ...] = ()
 
     def _index(self, method: str, size: int) -> tuple[int, int]:
         if method not in self.methods:
@@ -1085,7 +1088,11 @@ class IPCResult:
         return self.gbps(method, size) / self.gbps("memcpy", size)
 
     def pickle_share(self, method: str, size: int) -> float:
-        """The fraction of ``method``'s time per message that pickling alone would take."""
+        """The fraction of ``method``'s time per message that pickling alone would take.
+
+        A ``Pipe`` or ``Queue`` message includes pickling, so for them a share above 1
+        can only come from noise (another program running during the measurement).
+        """
         return self.pickle_s[self.sizes.index(size)] / self.time_s(method, size)
 
     def fastest(self, size: int, *, between_processes: bool = True) -> str:
@@ -1325,13 +1332,8 @@ def _time_messages(
     return median(times), len(times)
 
 
-def _pickle_time(payload: bytes, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        pickle.loads(ForkingPickler.dumps(payload))  # what Pipe.send/Queue.put + recv/get do
-        times.append(time.perf_counter() - t0)
-    return median(times)
+def _pickle_round(payload: bytes) -> None:
+    pickle.loads(ForkingPickler.dumps(payload))  # what Pipe.send/Queue.put + recv/get do
 
 
 def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
@@ -1423,6 +1425,7 @@ def measure_ipc(
     seconds = {m: [0.0] * len(size_list) for m in chosen}
     counts = {m: [0] * len(size_list) for m in chosen}
     pickle_s = [0.0] * len(size_list)
+    pickle_counts = [0] * len(size_list)
     bar = None
     if progress:
         from ._progress import progress_bar
@@ -1449,7 +1452,15 @@ def measure_ipc(
                     kids.check()
                     if bar is not None:
                         bar.update(1)
-                pickle_s[j] = _pickle_time(payloads[n], max(3, min_repeats))
+                # Pickling is timed like the messages (same repeats, budget and median):
+                # a share of a median compared with a median of far fewer samples is noise.
+                pickle_s[j], pickle_counts[j] = _time_messages(
+                    lambda n: _pickle_round(payloads[n]),
+                    n,
+                    min_repeats=min_repeats,
+                    max_repeats=max_repeats,
+                    budget_s=budget_s,
+                )
             for ch in channels:
                 ch.stop()  # each echoing child returns ...
             kids.results()  # ... and reports back
@@ -1467,6 +1478,7 @@ def measure_ipc(
         pickle_s=tuple(pickle_s),
         start_method=method,
         samples=tuple(tuple(counts[m]) for m in chosen),
+        pickle_samples=tuple(pickle_counts),
     )
 
 

@@ -285,6 +285,7 @@ def test_measure_ipc_structure(method):
     assert all(len(row) == 2 and all(t > 0 for t in row) for row in res.seconds)
     assert all(2 <= n <= 3 for row in res.samples for n in row)
     assert len(res.pickle_s) == 2 and all(t > 0 for t in res.pickle_s)
+    assert res.pickle_samples == (2, 2)  # timed like the messages: budget 0 -> min_repeats
     t = res.time_s("Pipe", 4096)
     assert res.latency_us("Pipe", 4096) == pytest.approx(t * 1e6)
     assert res.gbps("Pipe", 4096) == pytest.approx(4096 / t / 1e9)
@@ -299,6 +300,13 @@ def test_measure_ipc_structure(method):
     lines = res.table().splitlines()
     assert len(lines) == len(res.methods) + 2
     assert lines[0].split()[0] == "method"
+
+
+def test_measure_ipc_times_pickling_with_the_messages_budget():
+    # Pickling gets the same repeats and budget as the messages (not a fixed three): with a
+    # one-second budget, 20 pickle round trips of 64 bytes are all timed.
+    res = cl.measure_ipc(["Pipe"], [64], min_repeats=1, max_repeats=20, budget_s=1.0)
+    assert res.pickle_samples == (20,)
 
 
 def test_measure_ipc_defaults_and_memcpy_always_first():

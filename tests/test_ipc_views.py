@@ -107,6 +107,23 @@ def test_pipeline_explorer_runs_on_click():
     assert "of 4." in status
 
 
+def test_pipeline_explorer_passes_make_cost(monkeypatch):
+    seen = {}
+    real = ipc.run_pipeline
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(ipc, "run_pipeline", spy)
+    box = cl.pipeline_explorer(kind="thread")
+    _find(box, W.FloatSlider, "make (ms)").value = 3.0
+    _find(box, W.FloatSlider, "item (ms)").value = 0.0
+    _find(box, W.Button).click()
+    assert seen["make_cost_s"] == pytest.approx(0.003)
+    assert seen["item_cost_s"] == 0.0
+
+
 # --------------------------------------------------------------------------- self-checks
 
 
@@ -201,11 +218,67 @@ def _squares_starter(numbers, n_workers):
     return []
 
 
+def _squares_join_first(numbers, n_workers):
+    # The wrong order the exercise warns about: join (with a timeout) before collecting.
+    ctx = cl.get_context()
+    tasks, results = ctx.Queue(), ctx.Queue()
+    workers = [
+        ctx.Process(target=cl.queue_square_worker, args=(tasks, results)) for _ in range(n_workers)
+    ]
+    for w in workers:
+        w.start()
+    for x in numbers:
+        tasks.put(x)
+    for _ in workers:
+        tasks.put(None)
+    for w in workers:
+        w.join(timeout=0.2)
+    got = [results.get(timeout=10) for _ in numbers]
+    for w in workers:
+        w.join(timeout=10)
+    return sorted(sq for _, sq in got)
+
+
+def _squares_numbers_back(numbers, n_workers):
+    return sorted(numbers)
+
+
+def _squares_pairs_back(numbers, n_workers):
+    return [(x, x * x) for x in sorted(numbers)]
+
+
 def test_check_queue_workers():
-    assert cl.check.check_queue_workers(_squares_good).ok
+    good = cl.check.check_queue_workers(_squares_good)
+    assert good.ok, good.message
     starter = cl.check.check_queue_workers(_squares_starter)
     assert not starter.ok and "Expected the 20 squares" in starter.message
+    join_first = cl.check.check_queue_workers(_squares_join_first)
+    assert not join_first.ok and "Collect every result first" in join_first.message
     assert not cl.check.check_queue_workers(42).ok
+
+
+def test_check_queue_workers_wrong_results_never_print_a_huge_int():
+    back = cl.check.check_queue_workers(_squares_numbers_back)
+    assert not back.ok and "the numbers themselves" in back.message
+    pairs = cl.check.check_queue_workers(_squares_pairs_back)
+    assert not pairs.ok and "(1, 1)" in pairs.message
+    assert "<an int of 200001 bits>, <an int of 400001 bits>)]" in pairs.message
+    assert len(pairs.message) < 400
+
+
+def test_check_queue_workers_sizes_make_join_first_block():
+    # Each big result is larger than a Linux pipe (64 KiB), so its worker cannot end before
+    # the result is read; all tasks together fit in one, so feeding them never blocks.
+    from multiprocessing.reduction import ForkingPickler
+
+    from concurrency_lab.check.ipc import _NUMBERS
+
+    pipe = 64 * 1024
+    assert len(_NUMBERS) == 20
+    big = [x for x in _NUMBERS if x.bit_length() > 64]
+    assert len(big) == 2
+    assert all(len(ForkingPickler.dumps((x, x * x))) > pipe for x in big)
+    assert sum(len(ForkingPickler.dumps(x)) + 4 for x in _NUMBERS) < pipe
 
 
 def test_pipeline_timeline_colours_each_phase():
@@ -220,11 +293,27 @@ def test_pipeline_timeline_colours_each_phase():
     ]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [
-        "making an item",
+        "making an item (shades alternate)",
         "blocked in put (queue full)",
         "waiting in get (queue empty)",
-        "working on an item",
+        "working on an item (shades alternate)",
     ]
     # one bar per span: the bars drawn add up to the spans recorded
     n_bars = sum(len(c.get_paths()) for c in ax.collections)
     assert n_bars == len(res.spans)
+
+
+def test_pipeline_timeline_alternates_item_shades():
+    # Back-to-back items must be told apart: successive items of one consumer alternate colours.
+    from matplotlib.colors import to_hex
+
+    res = cl.run_pipeline(
+        n_producers=1, n_consumers=1, n_items=5, item_cost_s=0.001, make_cost_s=0, kind="thread"
+    )
+    ax = cl.plot_pipeline_timeline(res).axes[0]
+    green = to_hex("tab:green")
+    items = [c for c in ax.collections if to_hex(c.get_facecolors()[0]) == green]
+    assert len(items) == 1 and len(items[0].get_paths()) == 5
+    shades = [to_hex(f) for f in items[0].get_facecolors()]
+    assert shades[0] != shades[1]
+    assert shades == [shades[0], shades[1]] * 2 + [shades[0]]

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing import shared_memory
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ..errors import WorkerError
@@ -144,9 +145,10 @@ def check_shared_memory_freed(total_in_child: Callable[..., Any]) -> Feedback:
         if left:
             return Feedback(
                 False,
-                f"When the child failed, segment {left[0]!r} was left behind in /dev/shm (until "
-                f"reboot). Put shm.close() and shm.unlink() in a 'finally:' block so they run "
-                f"even when cl.shm_child_sum raises.",
+                f"When the child failed, segment {left[0]!r} was left behind in /dev/shm, using "
+                f"memory until the kernel stops (Python's resource tracker frees leftovers only "
+                f"when the program ends). Put shm.close() and shm.unlink() in a 'finally:' "
+                f"block so they run even when cl.shm_child_sum raises.",
             )
         if raised is None:
             return Feedback(
@@ -169,18 +171,70 @@ def check_shared_memory_freed(total_in_child: Callable[..., Any]) -> Feedback:
         _leftover(names)
 
 
+#: Two of the numbers the Exercise 3 check sends are this large (200,001 bits, 25 KB pickled):
+#: each of their result pairs ``(x, x * x)`` pickles to about 75 KB, more than a pipe holds
+#: (64 KiB on Linux, ``man 7 pipe``), so the worker that squared one cannot end before its
+#: results are read, and joining it first really blocks. The tasks, all 20 together, still fit
+#: in the pipe (about 50 KB), so the parent never blocks while feeding them.
+_BIG = 1 << 200_000
+
+#: What the Exercise 3 check sends: 18 small numbers and two big ones.
+_NUMBERS = (_BIG + 1, *range(1, 10), _BIG + 2, *range(10, 19))
+
+
+def _short(value: object, depth: int = 0) -> str:
+    """A short repr that never prints a huge integer (repr of those fails since Python 3.11).
+
+    >>> _short([1, 2, (3, 1 << 100), 4, 5, 1 << 100])
+    '[1, 2, (3, <an int of 101 bits>), ..., <an int of 101 bits>]'
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<an int of {value.bit_length()} bits>"
+    if isinstance(value, (list, tuple)) and depth < 2:
+        parts = [_short(x, depth + 1) for x in value]
+        if len(parts) > 4:
+            parts = [*parts[:3], "...", parts[-1]]
+        inner = ", ".join(parts)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    text = repr(value) if not isinstance(value, (list, tuple)) else "[...]"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _recording_joins(before: set[int | None]) -> tuple[list[str], Callable[[], None]]:
+    """Record each new process that ``join()`` gave up on (still running after the timeout)."""
+    gave_up: list[str] = []
+    original = BaseProcess.join
+
+    def join(self: BaseProcess, timeout: float | None = None) -> None:
+        original(self, timeout)
+        if self.pid not in before and self.exitcode is None:
+            gave_up.append(self.name)
+
+    BaseProcess.join = join  # type: ignore[method-assign]
+
+    def restore() -> None:
+        BaseProcess.join = original  # type: ignore[method-assign]
+
+    return gave_up, restore
+
+
 def check_queue_workers(
     squares: Callable[[list[int], int], Any], *, timeout_s: float = 30
 ) -> Feedback:
     """Exercise 3: ``squares(numbers, n_workers)`` uses worker processes and two queues.
 
     The check runs your function (in a helper thread, so a hang cannot freeze the
-    notebook), compares the result with the squares, and makes sure every worker
-    process has ended. Processes it finds still running are terminated.
+    notebook) on 20 numbers, two of them huge: their results are larger than a pipe
+    holds, so a worker that squared one cannot end until its results are read. It
+    compares the result with the squares, notes every ``join(timeout)`` that gave up
+    on a running worker (joined before its results were collected), and makes sure
+    every worker process has ended. Processes it finds still running are terminated.
     """
     if not callable(squares):
         return Feedback(False, f"Pass your function itself (got {type(squares).__name__}).")
-    numbers = list(range(1, 21))
+    numbers = list(_NUMBERS)
     before = {p.pid for p in multiprocessing.active_children()}
     box: dict[str, Any] = {}
 
@@ -191,9 +245,13 @@ def check_queue_workers(
             box["error"] = exc
 
     t = threading.Thread(target=call, daemon=True, name="check-squares")
+    gave_up, restore = _recording_joins(before)
     start = time.monotonic()
-    t.start()
-    t.join(timeout_s)
+    try:
+        t.start()
+        t.join(timeout_s)
+    finally:
+        restore()
     late = [p for p in multiprocessing.active_children() if p.pid not in before]
     if t.is_alive():
         _stop_processes(late)
@@ -210,18 +268,36 @@ def check_queue_workers(
         exc = box["error"]
         return Feedback(False, f"Your function raised {type(exc).__name__}: {exc}")
     got = box.get("result")
-    want = [x * x for x in numbers]
+    want = sorted(x * x for x in numbers)
     try:
         ok = sorted(got) == want
     except TypeError:
         ok = False
     if not ok:
+        try:
+            numbers_back = sorted(got) == sorted(numbers)
+        except TypeError:
+            numbers_back = False
+        if numbers_back:
+            return Feedback(
+                False,
+                "You returned the numbers themselves. Each result is a pair (x, x * x): return "
+                "the second item of each pair, sorted.",
+            )
         n = len(got) if isinstance(got, (list, tuple)) else 0
         return Feedback(
             False,
-            f"Expected the {len(want)} squares {want[:3]}...; got {n} item(s): {got!r:.80}. Read "
-            f"one result per number with results.get(timeout=10); each result is a pair "
+            f"Expected the {len(want)} squares {want[:3]}...; got {n} item(s): {_short(got)}. "
+            f"Read one result per number with results.get(timeout=10); each result is a pair "
             f"(x, x * x).",
+        )
+    if gave_up:
+        return Feedback(
+            False,
+            f"The squares are right, but join(timeout) gave up on {gave_up[0]} while it was "
+            f"still running: a worker cannot end while its results wait in the queue (two of "
+            f"the check's results are larger than a pipe holds). Collect every result first, "
+            f"then join each worker.",
         )
     if late:
         return Feedback(
@@ -231,6 +307,6 @@ def check_queue_workers(
         )
     return Feedback(
         True,
-        f"All {len(want)} squares, every worker stopped by its sentinel and joined "
-        f"({time.monotonic() - start:.2f} s).",
+        f"All {len(want)} squares, every worker stopped by its sentinel and joined after its "
+        f"results were read ({time.monotonic() - start:.2f} s).",
     )

@@ -13,12 +13,16 @@ from ._base import new_axes, worker_colors
 __all__ = ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]
 
 #: What each span of a pipeline is, by the first word of its label, and its colour.
+#: Items follow each other without a gap, so "make" and "item" spans alternate between
+#: their colour and the darker shade in ``_SHADES``: each item stays visible on its own.
 _PHASES = {
-    "make": ("making an item", "tab:blue"),
+    "make": ("making an item (shades alternate)", "tab:blue"),
     "put": ("blocked in put (queue full)", "tab:red"),
     "wait": ("waiting in get (queue empty)", "lightgrey"),
-    "item": ("working on an item", "tab:green"),
+    "item": ("working on an item (shades alternate)", "tab:green"),
 }
+
+_SHADES = {"make": "#0d3b66", "item": "#145a14"}
 
 _METRICS = ("throughput", "latency")
 
@@ -107,6 +111,8 @@ def plot_pipeline_timeline(
 
     Blue: making an item; red: blocked in ``put`` because the queue was full;
     grey: waiting in ``get`` because it was empty; green: working on an item.
+    Successive items alternate between a light and a dark shade of blue (green),
+    so back-to-back items stay distinguishable.
     Introduced in ``06-ipc.ipynb``.
     """
     rows = [f"producer-{j + 1}" for j in range(result.n_producers)] + [
@@ -116,6 +122,7 @@ def plot_pipeline_timeline(
     t0 = result.started_ns if zero_ns is None else zero_ns
     row_of = {w: i for i, w in enumerate(rows)}
     for phase, (_, color) in _PHASES.items():
+        shades = (color, _SHADES.get(phase, color))
         for worker, y in row_of.items():
             bars = [
                 ((s.start_ns - t0) / 1e6, (s.end_ns - s.start_ns) / 1e6)
@@ -123,7 +130,8 @@ def plot_pipeline_timeline(
                 if s.worker == worker and s.label.split(" ", 1)[0] == phase
             ]
             if bars:
-                ax.broken_barh(bars, (y - 0.35, 0.7), facecolors=color, edgecolors="none")
+                colors = [shades[k % 2] for k in range(len(bars))]  # spans are in time order
+                ax.broken_barh(bars, (y - 0.35, 0.7), facecolors=colors, edgecolors="none")
     ax.set_yticks(range(len(rows)), rows)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, max(result.elapsed_s * 1e3, 1e-3) * 1.02)

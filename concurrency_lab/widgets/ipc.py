@@ -87,9 +87,11 @@ def pipeline_explorer(
     n_consumers: int = 2,
     queue_size: int = 4,
     item_cost_ms: float = 10.0,
+    make_cost_ms: float = 2.0,
     kind: str = "process",
 ) -> W.VBox:
-    """Sliders for producers, consumers, queue size and item cost; Run draws the pipeline.
+    """Sliders for producers, consumers, queue size and the time to make and to process
+    an item; Run draws the pipeline.
 
     Introduced in ``06-ipc.ipynb``.
     """
@@ -110,6 +112,14 @@ def pipeline_explorer(
         description="item (ms)",
         continuous_update=False,
     )
+    make = W.FloatSlider(
+        value=make_cost_ms,
+        min=0.0,
+        max=40.0,
+        step=1.0,
+        description="make (ms)",
+        continuous_update=False,
+    )
     kind_w = W.ToggleButtons(options=["process", "thread"], value=kind, description="kind")
     start = _method_dropdown()
     button = run_button("Run", tooltip="run the pipeline and draw its timeline and queue depth")
@@ -123,6 +133,7 @@ def pipeline_explorer(
             n_consumers=cons.value,
             queue_size=size.value,
             item_cost_s=cost.value / 1e3,
+            make_cost_s=make.value / 1e3,
             n_items=24,
             kind=kind_w.value,
             start_method=start.value if kind_w.value == "process" else None,
@@ -142,7 +153,14 @@ def pipeline_explorer(
     kind_w.observe(lambda change: setattr(start, "disabled", change["new"] == "thread"), "value")
     start.disabled = kind == "thread"
     box = W.VBox(
-        [W.HBox([prod, cons]), W.HBox([size, cost]), W.HBox([kind_w, start, button]), status, out]
+        [
+            W.HBox([prod, cons]),
+            W.HBox([make, cost]),
+            W.HBox([size]),
+            W.HBox([kind_w, start, button]),
+            status,
+            out,
+        ]
     )
     box.run = callback  # type: ignore[attr-defined]
     return box
