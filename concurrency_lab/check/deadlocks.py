@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..deadlock_demos import STRATEGIES, _queue_producer, _Rendezvous, dining_philosophers
 from ..deadlocks import (
-    STRATEGIES,
     Account,
     DeadlockError,
     LockMisuseError,
@@ -17,9 +17,6 @@ from ..deadlocks import (
     TracedLock,
     Watchdog,
     _join_all,
-    _queue_producer,
-    _Rendezvous,
-    dining_philosophers,
 )
 from ._base import Feedback
 

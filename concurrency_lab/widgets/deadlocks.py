@@ -6,7 +6,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from .. import deadlocks
+from .. import deadlock_demos
 from ..plots.deadlocks import plot_philosophers
 from ._base import run_button, safe_callback, show_in
 
@@ -41,7 +41,7 @@ def philosophers_explorer(
         style={"description_width": "initial"},
     )
     strategy_w = W.Dropdown(
-        options=list(deadlocks.STRATEGIES), value=strategy, description="strategy"
+        options=list(deadlock_demos.STRATEGIES), value=strategy, description="strategy"
     )
     think_w = W.FloatSlider(
         value=think_ms,
@@ -67,11 +67,11 @@ def philosophers_explorer(
     out = W.Output()
 
     def describe(*_: Any) -> None:
-        explain.value = f"<i>{deadlocks.STRATEGIES[strategy_w.value]}</i>"
+        explain.value = f"<i>{deadlock_demos.STRATEGIES[strategy_w.value]}</i>"
 
     def update(*_: Any) -> None:
         status.value = "<i>dinner is served…</i>"
-        outcome = deadlocks.dining_philosophers(
+        outcome = deadlock_demos.dining_philosophers(
             n_w.value,
             strategy=strategy_w.value,
             meals=None,
