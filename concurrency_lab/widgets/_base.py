@@ -11,7 +11,31 @@ import ipywidgets as W
 
 from ..errors import LabError
 
-__all__ = ["run_button", "safe_callback", "show_in"]
+__all__ = ["chosen_start_method", "run_button", "safe_callback", "show_in", "start_method_dropdown"]
+
+_DEFAULT = "default"
+
+
+def start_method_dropdown(**layout: Any) -> W.Dropdown:
+    """A dropdown of this platform's start methods, with the default named and preselected.
+
+    (A value of ``None`` would show as an empty box, so the default is the string
+    ``"default"``; read the choice with :func:`chosen_start_method`.)
+    """
+    from .. import runners
+
+    return W.Dropdown(
+        options=[(f"default ({runners.default_start_method()})", _DEFAULT)]
+        + [(m, m) for m in runners.available_start_methods()],
+        value=_DEFAULT,
+        description="start method",
+        **layout,
+    )
+
+
+def chosen_start_method(dropdown: W.Dropdown) -> str | None:
+    """The start method a :func:`start_method_dropdown` names (``None`` = the default)."""
+    return None if dropdown.value == _DEFAULT else dropdown.value
 
 
 def show_in(out: W.Output, *objects: Any, clear: bool = True) -> None:

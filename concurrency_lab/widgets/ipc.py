@@ -7,9 +7,9 @@ from typing import Any
 import ipywidgets as W
 from IPython.display import display
 
-from .. import ipc, runners
+from .. import ipc
 from ..plots.ipc import plot_ipc, plot_pipeline
-from ._base import run_button, safe_callback
+from ._base import chosen_start_method, run_button, safe_callback, start_method_dropdown
 
 __all__ = ["ipc_explorer", "pipeline_explorer"]
 
@@ -21,11 +21,7 @@ def _size_label(n: int) -> str:
 
 
 def _method_dropdown() -> W.Dropdown:
-    return W.Dropdown(
-        options=[("default", None)] + [(m, m) for m in runners.available_start_methods()],
-        value=None,
-        description="start method",
-    )
+    return start_method_dropdown()
 
 
 def ipc_explorer(
@@ -59,7 +55,9 @@ def ipc_explorer(
             raise ValueError("pick at least one message size.")
         status.value = "<i>measuring…</i>"
         res = ipc.measure_ipc(
-            list(methods_w.value) or ["Pipe"], list(sizes_w.value), start_method=start.value
+            list(methods_w.value) or ["Pipe"],
+            list(sizes_w.value),
+            start_method=chosen_start_method(start),
         )
         big, small = max(res.sizes), min(res.sizes)
         fast_big, fast_small = res.fastest(big), res.fastest(small)
@@ -136,7 +134,7 @@ def pipeline_explorer(
             make_cost_s=make.value / 1e3,
             n_items=24,
             kind=kind_w.value,
-            start_method=start.value if kind_w.value == "process" else None,
+            start_method=chosen_start_method(start) if kind_w.value == "process" else None,
         )
         fig = plot_pipeline(res)
         with out:

@@ -10,7 +10,7 @@ import ipywidgets as W
 from .. import gil, runners, scaling, workloads
 from ..plots.gil import plot_handoff, plot_probe_latency
 from ..plots.scaling import plot_scaling
-from ._base import run_button, safe_callback, show_in
+from ._base import chosen_start_method, run_button, safe_callback, show_in, start_method_dropdown
 
 __all__ = ["CpuMeter", "gil_explorer", "scaling_explorer"]
 
@@ -156,12 +156,7 @@ def scaling_explorer(
         value=("thread", "process"),
         description="kinds",
     )
-    method = W.Dropdown(
-        options=[("default", None)] + [(m, m) for m in runners.available_start_methods()],
-        value=None,
-        description="start method",
-        style={"description_width": "initial"},
-    )
+    method = start_method_dropdown(style={"description_width": "initial"})
     sizes = [("30 ms", 0.03), ("50 ms", 0.05), ("100 ms", 0.1), ("200 ms", 0.2), ("500 ms", 0.5)]
     if size_s not in dict(sizes).values():
         sizes.append((f"{size_s * 1e3:g} ms", size_s))
@@ -207,7 +202,7 @@ def scaling_explorer(
                     workload=work.value,
                     max_workers=workers.value,
                     kinds=kinds.value,
-                    start_method=method.value,
+                    start_method=chosen_start_method(method),
                     size_s=size.value,
                     progress=step,
                 )

@@ -8,7 +8,13 @@ import ipywidgets as W
 
 from .. import runners, workloads
 from ..plots.timeline import plot_timeline
-from ._base import run_button, safe_callback, show_in
+from ._base import (
+    chosen_start_method,
+    run_button,
+    safe_callback,
+    show_in,
+    start_method_dropdown,
+)
 
 __all__ = ["TIMELINE_WORKLOADS", "run_timeline_experiment", "timeline_explorer"]
 
@@ -64,11 +70,7 @@ def timeline_explorer(*, n_workers: int = 2, kind: str = "thread") -> W.VBox:
         continuous_update=False,
     )
     kind_w = W.ToggleButtons(options=list(runners.KINDS), value=kind, description="kind")
-    method = W.Dropdown(
-        options=[("default", None)] + [(m, m) for m in runners.available_start_methods()],
-        value=None,
-        description="start method",
-    )
+    method = start_method_dropdown()
     workload = W.Dropdown(options=list(TIMELINE_WORKLOADS.items()), value="cpu", description="work")
     button = run_button("Run", tooltip="start the workers, join them, draw the timeline")
     out = W.Output()
@@ -81,7 +83,7 @@ def timeline_explorer(*, n_workers: int = 2, kind: str = "thread") -> W.VBox:
             workload=workload.value,
             n_workers=workers.value,
             kind=kind_w.value,
-            start_method=method.value,
+            start_method=chosen_start_method(method),
         )
         show_in(out, plot_timeline(run))
         status.value = f"{run.n_workers} {run.kind}(s) finished in {run.elapsed_s * 1e3:.1f} ms"
