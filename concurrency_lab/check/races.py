@@ -11,7 +11,8 @@ from typing import Any
 
 from .. import runners
 from ..errors import WorkerError, WorkerTimeoutError
-from ..races import Program, ProgramError, SharedCounter, interleavings
+from ..race_programs import Program, ProgramError, interleavings
+from ..races import SharedCounter
 from ._base import Feedback
 
 __all__ = ["bounded_buffer_is_correct", "counter_is_correct", "counter_program_is_correct"]

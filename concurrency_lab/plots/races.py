@@ -9,7 +9,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..races import _WORKER_LABELS, Interleavings, LostUpdates, PrimitiveDemo
+from ..race_programs import Interleavings
+from ..races import _WORKER_LABELS, LostUpdates, PrimitiveDemo
 from ._base import new_axes
 
 __all__ = ["plot_interleavings", "plot_lost_updates", "plot_primitive_demo"]

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as W
 
-from ..races import LEVELS, Program, Scheduler, level
+from ..race_programs import LEVELS, Program, Scheduler, level
 from ._base import safe_callback
 
 __all__ = ["SchedulerGame", "scheduler_game"]
@@ -16,7 +16,7 @@ class SchedulerGame(W.VBox):
     """The game's widget: one step button per thread, Undo, Reset, the state, a message.
 
     Attributes for tests and curious learners: ``scheduler`` (the
-    :class:`~concurrency_lab.races.Scheduler` being played), ``step_buttons``,
+    :class:`~concurrency_lab.race_programs.Scheduler` being played), ``step_buttons``,
     ``undo_button``, ``reset_button``, ``level_picker`` (``None`` for a custom
     program), ``board`` (an ``HTML`` of the state) and ``message`` (an ``HTML``).
     """
