@@ -186,6 +186,13 @@ def test_bounded_buffer_check():
     assert cl.check.bounded_buffer_is_correct(_Fixed).ok
 
 
+def test_bounded_buffer_check_bad_arguments():
+    with pytest.raises(ValueError, match=r"'n_items' must be a whole number >= 1 \(got 0\)"):
+        cl.check.bounded_buffer_is_correct(_Fixed, n_items=0)
+    with pytest.raises(ValueError, match=r"'timeout_s' must be a number of seconds > 0"):
+        cl.check.bounded_buffer_is_correct(_Fixed, timeout_s=0)
+
+
 def test_bounded_buffer_check_stops_at_the_first_error():
     t0 = time.monotonic()
     fb = cl.check.bounded_buffer_is_correct(_PutOnly)

@@ -310,7 +310,15 @@ def bounded_buffer_is_correct(
     switch often. The check stops as soon as a thread raises or the buffer
     overflows, and after ``timeout_s`` at the latest; threads still waiting on
     ``self.cond`` are then unwound. Exercise 3 of ``04-races-and-locks.ipynb``.
+
+    Raises:
+        ValueError: ``capacity`` or ``n_items`` below 1, or ``timeout_s`` not > 0.
     """
+    for name, value in (("capacity", capacity), ("n_items", n_items)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"'{name}' must be a whole number >= 1 (got {value!r}).")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
+        raise ValueError(f"'timeout_s' must be a number of seconds > 0 (got {timeout_s!r}).")
     if not isinstance(buffer_class, type):
         return Feedback(False, "Pass the class itself: bounded_buffer_is_correct(BoundedBuffer).")
     try:
