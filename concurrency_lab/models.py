@@ -257,6 +257,8 @@ class ScenarioMatrix:
         task_s: the target duration of one task.
         start_method: how the process pool started its workers.
         usable_cores: :func:`~concurrency_lab.usable_cores` when it ran.
+        gil_enabled: whether the interpreter that measured it ran with the GIL
+            (:func:`~concurrency_lab.gil_enabled`; ``False`` on a free-threaded build).
     """
 
     workloads: tuple[str, ...]
@@ -267,6 +269,7 @@ class ScenarioMatrix:
     task_s: float
     start_method: str
     usable_cores: int
+    gil_enabled: bool = True
 
     def elapsed(self, workload: str, model: str) -> float:
         """Seconds that ``workload`` took under ``model``."""
@@ -401,10 +404,11 @@ def scenario_matrix(
     (sized with :func:`~concurrency_lab.calibrate`). They run one after another
     (``serial``), on a pool of ``n_workers`` threads, on a pool of ``n_workers``
     processes, and as ``asyncio`` tasks on one event loop with at most
-    ``n_workers`` in flight. Serial always runs first for each workload, and the
-    other models right after it, so the machine's drifting speed affects the
-    baseline and the model alike; each cell keeps the fastest of ``repeats`` runs.
-    With the defaults, the whole matrix takes about 10 s on 2 cores.
+    ``n_workers`` in flight. For each workload the models take turns, in an order
+    that reverses every round (serial first, then serial last, ...), so no model
+    always runs first or last, when the machine may be busier or quieter; each
+    cell keeps the fastest of ``repeats`` runs. With the defaults, the whole
+    matrix takes about 10 s on 2 cores.
 
     The ``asyncio`` column runs the tasks as coroutines: waits are awaited
     (:func:`async_io_bound`), but CPU and C work is called directly, as an
@@ -473,14 +477,13 @@ def scenario_matrix(
         for w in rows:
             fn, async_fn, tasks = plans[w]
             best = [float("inf")] * len(cols)
-            for _ in range(repeats):  # each round: serial first, then every model
-                for j, m in enumerate(cols):
-                    if bar is not None:
-                        bar.set_postfix_str(f"{w} / {m}")
-                    t = _time_model(m, fn, async_fn, tasks, n_workers, method, timeout_s)
-                    best[j] = min(best[j], t)
-                    if bar is not None:
-                        bar.update(1)
+            for j, m in _rounds(cols, repeats):
+                if bar is not None:
+                    bar.set_postfix_str(f"{w} / {m}")
+                t = _time_model(m, fn, async_fn, tasks, n_workers, method, timeout_s)
+                best[j] = min(best[j], t)
+                if bar is not None:
+                    bar.update(1)
             table.append(tuple(best))
     finally:
         if bar is not None:
@@ -494,7 +497,24 @@ def scenario_matrix(
         task_s=float(task_s),
         start_method=method,
         usable_cores=usable_cores(),
+        gil_enabled=_gil_enabled(),
     )
+
+
+def _rounds(cols: tuple[str, ...], repeats: int) -> list[tuple[int, str]]:
+    """The order of the timed runs: ``(column, model)``, reversed every other round.
+
+    >>> [m for _, m in _rounds(("serial", "threads", "asyncio"), 2)]
+    ['serial', 'threads', 'asyncio', 'asyncio', 'threads', 'serial']
+    """
+    order = list(enumerate(cols))
+    return [jm for r in range(repeats) for jm in (order if r % 2 == 0 else order[::-1])]
+
+
+def _gil_enabled() -> bool:
+    """The same answer as :func:`concurrency_lab.gil_enabled`."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
 
 
 # --------------------------------------------------------------------------- the decision guide
@@ -520,7 +540,10 @@ class Recommendation:
         model: the recommended model.
         speedup: that model's measured speedup over serial.
         ranking: ``(model, speedup)`` pairs, fastest first.
-        reasoning: why, in sentences built from the measurement.
+        reasoning: the numbers, the choice, and why, in sentences.
+        disagrees: models whose measured speedup this kind of work cannot produce
+            (e.g. threads faster than serial on pure-Python code under the GIL): the
+            run was disturbed, and the choice leaves them out.
     """
 
     workload: str
@@ -528,12 +551,60 @@ class Recommendation:
     speedup: float
     ranking: tuple[tuple[str, float], ...]
     reasoning: str
+    disagrees: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.reasoning
 
     def _repr_markdown_(self) -> str:
         return f"**{self.workload} → {self.model}**\n\n{self.reasoning}"
+
+
+#: Why each workload behaves as it does: from what its code does, never from the numbers.
+#: Keyed by (workload, GIL enabled).
+_WHY_WORK = {
+    ("cpu", True): "pure-Python code holds the GIL the whole time, so threads take turns and "
+    "run it no faster than serial, while each process has its own interpreter and GIL and can "
+    "use a core of its own. asyncio runs the tasks one after another on its single thread.",
+    ("cpu", False): "this interpreter runs without a GIL, so threads can run pure-Python code "
+    "on several cores at once, as processes do, without their start-up and pickling. asyncio "
+    "still runs the tasks one after another on its single thread.",
+    ("gil_releasing", True): "hashlib releases the GIL while it hashes a large block, so "
+    "threads hash on several cores at once, as processes do, without their start-up and "
+    "pickling. asyncio calls the hash on its single thread, one task after another.",
+    ("io", True): "the tasks mostly wait, and a waiting thread releases the GIL and uses no "
+    "core, so threads and asyncio both overlap the waits, even beyond the number of cores; "
+    "processes overlap them too, but pay to start.",
+    ("mixed", True): "half of each task is pure-Python work that holds the GIL, half is "
+    "waiting: threads and asyncio overlap the waits but run the Python halves one at a time, "
+    "while processes also run the Python halves in parallel, up to the cores.",
+    ("mixed", False): "half of each task is pure-Python work, half is waiting; without a GIL, "
+    "threads run both halves in parallel, up to the cores, while asyncio overlaps the waits "
+    "but runs the Python halves one at a time.",
+}
+_WHY_WORK[("gil_releasing", False)] = _WHY_WORK[("gil_releasing", True)]
+_WHY_WORK[("io", False)] = _WHY_WORK[("io", True)]
+
+#: asyncio runs CPU work on its one thread: it is serial in disguise, so more than this is noise.
+_SERIAL_IN_DISGUISE = 1.1
+
+
+def _implausible(
+    matrix: ScenarioMatrix, workload: str, speed: dict[str, float], min_gain: float
+) -> dict[str, str]:
+    """Models whose speedup contradicts what ``workload`` does, each with the reason."""
+    odd: dict[str, str] = {}
+    computes = workload in ("cpu", "gil_releasing")
+    if workload == "cpu" and matrix.gil_enabled and speed.get("threads", 0) > min_gain:
+        odd["threads"] = "pure-Python code under the GIL runs on one thread at a time"
+    if computes and speed.get("asyncio", 0) > _SERIAL_IN_DISGUISE:
+        odd["asyncio"] = "its one thread runs these tasks one after another"
+    if computes:
+        cap = matrix.usable_cores * 1.2
+        for m, s in speed.items():
+            if m not in odd and m != "serial" and s > cap:
+                odd[m] = f"computing cannot go faster than the {matrix.usable_cores} cores allow"
+    return odd
 
 
 def recommend(
@@ -547,12 +618,17 @@ def recommend(
 
     The rules, applied to the measured speedups:
 
-    1. If no model ran at least ``min_gain`` times faster than serial, stay serial.
-    2. Otherwise, among the models within ``tie`` of the best speedup (by default
+    1. A speedup that the work cannot produce (threads above ``min_gain`` on
+       pure-Python CPU work under the GIL; asyncio above 1.1x on CPU or C work,
+       which it runs one task after another; anything beyond the cores on CPU
+       work) means the run was disturbed: it is reported, and left out of the choice.
+    2. If no model ran at least ``min_gain`` times faster than serial, stay serial.
+    3. Otherwise, among the models within ``tie`` of the best speedup (by default
        at least 90% of it), pick the simplest: threads, then asyncio, then processes.
 
-    The reasoning quotes the numbers and points out what they reveal, e.g. that
-    threads gained nothing while processes did (the work holds the GIL).
+    The *why* comes from what the work is known to do (hold the GIL, release it,
+    wait) and from whether the GIL was on, never from the numbers alone, which a
+    busy machine can bend.
 
     >>> m = ScenarioMatrix(("cpu",), ("serial", "threads", "processes"), ((1.0, 1.0, 0.5),),
     ...                    n_workers=2, n_tasks=4, task_s=0.1, start_method="fork",
@@ -573,7 +649,6 @@ def recommend(
         raise ValueError(f"'tie' must be a number in (0, 1] (got {tie!r}).")
     speed = {m: matrix.speedup(workload, m) for m in matrix.models}
     ranking = tuple(sorted(speed.items(), key=lambda kv: -kv[1]))
-    best_model, best = ranking[0]
     what = _WORKLOAD_TEXT.get(workload, workload)
     cores = matrix.usable_cores
     setup = (
@@ -582,16 +657,32 @@ def recommend(
         + ", ".join(f"{m} {s:.1f}x" for m, s in ranking if m != "serial")
         + "."
     )
+    why: list[str] = []
+    odd = _implausible(matrix, workload, speed, min_gain)
+    if odd:
+        why.append(
+            "This run disagrees with what the work does: "
+            + "; ".join(f"{m} {speed[m]:.1f}x, although {reason}" for m, reason in odd.items())
+            + ". The machine was busy; run again. The choice below leaves "
+            + ("this cell" if len(odd) == 1 else "these cells")
+            + " out."
+        )
+    fair = [(m, s) for m, s in ranking if m not in odd]
+    best_model, best = fair[0]
     if best < min_gain:
         choice = "serial"
-        why = [
+        why.append(
             f"No model ran even {min_gain:g}x faster than serial (best: {best_model} "
             f"{best:.2f}x), so concurrency does not pay for its complexity here."
-        ]
+        )
     else:
-        close = [m for m in _SIMPLICITY if m in speed and m != "serial" and speed[m] >= tie * best]
+        close = [
+            m
+            for m in _SIMPLICITY
+            if m in speed and m != "serial" and m not in odd and speed[m] >= tie * best
+        ]
         choice = close[0]
-        why = [f"Choose {choice} ({speed[choice]:.1f}x): {_WHY_SIMPLER[choice]}."]
+        why.append(f"Choose {choice} ({speed[choice]:.1f}x): {_WHY_SIMPLER[choice]}.")
         others = [m for m in close if m != choice]
         if others:
             why.append(
@@ -601,31 +692,23 @@ def recommend(
             )
         elif choice != best_model:
             why.append(f"It was within {100 * (1 - tie):.0f}% of the fastest.")
-    t, p, a = speed.get("threads"), speed.get("processes"), speed.get("asyncio")
-    if t is not None and p is not None:
-        if t < min_gain <= p:
-            why.append(
-                f"Threads gained nothing ({t:.1f}x) while processes did ({p:.1f}x): this work "
-                f"holds the GIL, so only one thread runs Python at a time, whereas each process "
-                f"has its own interpreter."
-            )
-        elif t >= min_gain and t >= tie * p:
-            why.append(
-                f"Threads did at least about as well as processes ({t:.1f}x vs {p:.1f}x): the "
-                f"work spends its time outside the GIL (waiting, or inside C code that "
-                f"releases it)."
-            )
-    if a is not None and t is not None and t >= min_gain and a < min_gain:
+    known = _WHY_WORK.get((workload, matrix.gil_enabled))
+    if known:
+        why.append("Why: " + known)
+    could = min(cores, matrix.n_workers)
+    t = speed.get("threads")
+    if workload == "gil_releasing" and could >= 2 and t is not None and t < min_gain:
         why.append(
-            f"asyncio gained nothing ({a:.1f}x): one event loop overlaps waiting, not "
-            f"computing; a blocking call stalls every task on the loop."
+            f"Threads reached only {t:.1f}x, although this work could run up to about {could}x "
+            f"faster on {cores} cores: other programs were probably using them; run again."
         )
-    if p is not None and p > 0 and p < tie * best and best_model != "processes":
+    p = speed.get("processes")
+    if p is not None and "processes" not in odd and p < tie * best and best_model != "processes":
         why.append(
             f"Processes ({p:.1f}x) paid for starting {matrix.n_workers} interpreters "
             f"({matrix.start_method}) and for pickling every task and result."
         )
-    if best > cores * 1.2 and choice != "serial":
+    if workload in ("io", "mixed") and best > cores * 1.2 and choice != "serial":
         why.append(
             f"The speedup exceeds the {cores} cores: the tasks spend time waiting, and waits "
             f"overlap without using a core."
@@ -636,6 +719,7 @@ def recommend(
         speedup=speed[choice],
         ranking=ranking,
         reasoning=setup + " " + " ".join(why),
+        disagrees=tuple(odd),
     )
 
 

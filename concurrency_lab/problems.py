@@ -434,10 +434,11 @@ def process_exit_codes(
 ) -> dict[str, int]:
     """Start four processes that end four ways; return each one's ``exitcode``.
 
-    A process cannot hand an exception to its parent: all the parent gets is
-    the exit code. 0 = returned normally; 1 = an uncaught exception; any other
-    positive number = ``sys.exit(n)``/``os._exit(n)``; negative = killed by that
-    signal (``-9`` = ``SIGKILL``, e.g. the kernel's out-of-memory killer).
+    A bare ``Process`` does not pass its exception to the parent (executors do, by
+    pickling it): all the parent gets is the exit code. 0 = returned normally;
+    1 = an uncaught exception; any other positive number = ``sys.exit(n)`` or
+    ``os._exit(n)``; negative = killed by that signal (``-9`` = ``SIGKILL``, e.g.
+    the kernel's out-of-memory killer).
     """
     method = _check_start_method(start_method)
     timeout_s = _check_timeout(timeout_s)
@@ -715,6 +716,24 @@ def _start_grandchild(conn: Any) -> None:
     time.sleep(60)
 
 
+_GRANDCHILD_WITH_CHILD = (
+    "import subprocess, sys, time\n"
+    "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+    "print(c.pid, flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def _start_two_levels(conn: Any) -> None:
+    """Start a process that starts one more; send both pids, then wait to be stopped."""
+    gc = subprocess.Popen([sys.executable, "-c", _GRANDCHILD_WITH_CHILD], stdout=subprocess.PIPE)
+    assert gc.stdout is not None
+    line = gc.stdout.readline()  # the great-grandchild's pid (b"" if gc failed)
+    conn.send((gc.pid, int(line)))
+    conn.close()
+    time.sleep(60)
+
+
 @dataclass(frozen=True)
 class OrphanResult:
     """What happened to a grandchild when its parent (our child) was killed.
@@ -839,10 +858,10 @@ def global_counter(
     """The parent sets a global to ``start``; ``n_workers`` processes each add 1 to it.
 
     Under ``fork`` each child starts with a *copy* of the parent's memory (so it
-    sees ``start``), under ``spawn``/``forkserver`` it imports the module afresh
-    (so it sees the initial 0); either way it increments its own copy and the
-    parent's value does not change. The fix: send results back (here each worker
-    returns 1, and the parent adds them up).
+    starts from ``start`` and ends at ``start + 1``), under ``spawn``/``forkserver``
+    it imports the module afresh (so it starts from 0 and ends at 1); either way
+    it increments its own copy and the parent's value does not change. The fix:
+    send results back (here each worker returns 1, and the parent adds them up).
     """
     global _COUNTER
     method = _check_start_method(start_method)
@@ -1041,6 +1060,11 @@ class LargeArgumentCost:
     send_s: float
     make_in_child_s: float
     same_result: bool
+
+    @property
+    def slowdown(self) -> float:
+        """How many times as long sending took as making the data in the worker."""
+        return self.send_s / self.make_in_child_s
 
 
 def large_argument_cost(

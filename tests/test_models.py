@@ -16,7 +16,11 @@ from concurrency_lab import models
 from concurrency_lab.models import ScenarioMatrix
 
 
-def _matrix(rows: dict[str, tuple[float, ...]], cols=("serial", "threads", "processes", "asyncio")):
+def _matrix(
+    rows: dict[str, tuple[float, ...]],
+    cols=("serial", "threads", "processes", "asyncio"),
+    gil_enabled=True,
+):
     return ScenarioMatrix(
         workloads=tuple(rows),
         models=tuple(cols),
@@ -26,6 +30,7 @@ def _matrix(rows: dict[str, tuple[float, ...]], cols=("serial", "threads", "proc
         task_s=0.05,
         start_method="fork",
         usable_cores=2,
+        gil_enabled=gil_enabled,
     )
 
 
@@ -111,8 +116,54 @@ def test_recommend_processes_for_gil_bound_work():
     assert r.model == "processes"
     assert r.speedup == 2.0
     assert [name for name, _ in r.ranking] == ["processes", "threads", "serial", "asyncio"]
-    assert "Threads gained nothing (1.1x) while processes did (2.0x)" in r.reasoning
-    assert "holds the GIL" in r.reasoning
+    assert "Why: pure-Python code holds the GIL the whole time" in r.reasoning
+    assert r.disagrees == () and "disagrees" not in r.reasoning
+
+
+def test_recommend_explains_from_the_work_not_from_noise():
+    # Threads 1.7x and asyncio 1.2x on pure-Python work under the GIL: a disturbed run.
+    m = _matrix({"cpu": (1.0, 0.6, 1.25, 0.83)})
+    r = cl.recommend(m, workload="cpu")
+    assert r.disagrees == ("threads", "asyncio")
+    assert "This run disagrees with what the work does: threads 1.7x, although" in r.reasoning
+    assert "The machine was busy; run again. The choice below leaves these cells out." in (
+        r.reasoning
+    )
+    assert r.model == "serial"  # processes 0.8x: nothing fair beat serial
+    assert "No model ran even 1.2x faster than serial (best: serial 1.00x)" in r.reasoning
+    assert "holds the GIL" in r.reasoning and "outside the GIL" not in r.reasoning
+
+
+def test_recommend_without_a_gil_trusts_threads_on_cpu_work():
+    m = _matrix({"cpu": (1.0, 0.6, 0.55, 1.0)}, gil_enabled=False)
+    r = cl.recommend(m, workload="cpu")
+    assert r.model == "threads" and r.disagrees == ()
+    assert "runs without a GIL" in r.reasoning
+
+
+def test_recommend_hashing_releases_the_gil_even_when_threads_measured_flat():
+    m = _matrix({"gil_releasing": (1.0, 0.9, 0.5, 0.8)})
+    r = cl.recommend(m, workload="gil_releasing")
+    assert r.model == "processes" and r.disagrees == ("asyncio",)
+    assert "asyncio 1.2x, although its one thread runs these tasks one after another" in (
+        r.reasoning
+    )
+    assert "hashlib releases the GIL" in r.reasoning and "holds the GIL" not in r.reasoning
+    assert "Threads reached only 1.1x, although this work could run up to about 2x" in (r.reasoning)
+
+
+def test_recommend_flags_cpu_speedups_beyond_the_cores():
+    m = _matrix({"cpu": (1.0, 1.0, 0.3, 1.0)})  # 3.3x on 2 cores
+    r = cl.recommend(m, workload="cpu")
+    assert r.disagrees == ("processes",) and r.model == "serial"
+    assert "cannot go faster than the 2 cores allow" in r.reasoning
+
+
+def test_scenario_matrix_alternates_the_order_of_models():
+    order = [m for _, m in models._rounds(("serial", "threads", "processes", "asyncio"), 3)]
+    assert order[:4] == ["serial", "threads", "processes", "asyncio"]
+    assert order[4:8] == ["asyncio", "processes", "threads", "serial"]
+    assert order[8:] == order[:4]
 
 
 def test_recommend_prefers_threads_when_as_fast_and_explains_asyncio():
@@ -135,7 +186,8 @@ def test_recommend_notices_asyncio_cannot_compute():
     m = _matrix({"gil_releasing": (1.0, 0.5, 0.55, 1.0)})
     r = cl.recommend(m, workload="gil_releasing")
     assert r.model == "threads"
-    assert "asyncio gained nothing (1.0x)" in r.reasoning
+    assert "asyncio calls the hash on its single thread" in r.reasoning
+    assert "Threads reached only" not in r.reasoning
 
 
 def test_recommend_rejects_bad_input():
@@ -155,6 +207,7 @@ def test_recommend_on_a_real_matrix_names_a_measured_model():
     r = cl.recommend(m, workload="io")
     assert r.model in m.models
     assert f"{m.n_tasks} tasks" in r.reasoning
+    assert m.gil_enabled == cl.gil_enabled()
     assert "_repr_markdown_" in dir(r) and r.workload in r._repr_markdown_()
 
 
@@ -335,7 +388,10 @@ def test_plot_scenario_matrix_draws_every_cell():
     m = _matrix({"cpu": (1.0, 1.0, 0.5, 1.0), "io": (1.0, 0.25, 0.3, 0.26)})
     fig = cl.plot_scenario_matrix(m)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert len(texts) == 8 and texts[2].startswith("2.0x")
+    assert len(texts) == 8 and texts[2].startswith("2.0x\n")
+    noisy = _matrix({"cpu": (1.0, 1.0, 0.5, 0.8)})  # asyncio 1.25x on CPU work: noise
+    texts = [t.get_text() for t in cl.plot_scenario_matrix(noisy).axes[0].texts]
+    assert texts[3].startswith("1.2x noise?") and "noise" not in texts[2]
     fig2, ax = plt.subplots()
     assert cl.plot_scenario_matrix(m, ax=ax) is fig2
     plt.close(fig2)
@@ -364,6 +420,8 @@ def test_check_best_model():
     flat = _matrix({"cpu": (1.0, 0.98, 0.97, 1.0)})
     fb = cl.check.best_model(flat, "cpu", "serial")
     assert fb.ok and "nothing beat serial by more than 10%" in fb.message
+    fb = cl.check.best_model(flat, "cpu", "")  # the starter cell
+    assert not fb.ok and fb.message.startswith("Set my_answer to the model whose cell")
 
 
 def test_check_fetches_concurrently():
@@ -392,9 +450,30 @@ def test_check_runs_on_any_executor():
     def good(executor, fn, items):
         return list(executor.map(fn, items, timeout=30))
 
+    def no_timeout(executor, fn, items):
+        return list(executor.map(fn, items))
+
+    def results_no_timeout(executor, fn, items):
+        return [f.result() for f in [executor.submit(fn, i) for i in items]]
+
+    def results_with_timeout(executor, fn, items):
+        return [f.result(timeout=30) for f in [executor.submit(fn, i) for i in items]]
+
+    def waits_with_timeout(executor, fn, items):
+        import concurrent.futures as cf
+
+        fs = [executor.submit(fn, i) for i in items]
+        cf.wait(fs, timeout=30)
+        return [f.result() for f in fs]
+
     assert "iterator" in cl.check.runs_on_any_executor(lazy).message
     assert "futures" in cl.check.runs_on_any_executor(futures).message
     assert cl.check.runs_on_any_executor(good).ok
+    for fn in (no_timeout, results_no_timeout):
+        fb = cl.check.runs_on_any_executor(fn)
+        assert not fb.ok and "nothing waited with a timeout" in fb.message
+    assert cl.check.runs_on_any_executor(results_with_timeout).ok
+    assert cl.check.runs_on_any_executor(waits_with_timeout).ok
 
 
 def test_run_coroutine_cancels_on_interrupt(monkeypatch):

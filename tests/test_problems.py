@@ -233,6 +233,8 @@ def test_oversubscription_runs_the_same_work_on_each_pool():
     assert len(r.elapsed_s) == len(r.mean_task_s) == 2
     fig = cl.plot_oversubscription(r)
     assert len(fig.axes[0].patches) == 4
+    legend = fig.axes[0].get_legend()
+    assert legend.get_bbox_to_anchor().x0 >= fig.axes[0].get_window_extent().x1  # off the bars
     with pytest.raises(ValueError, match="'factors' must be whole numbers >= 1"):
         cl.oversubscription(factors=(0,))
 
@@ -270,6 +272,7 @@ def test_large_argument_is_pickled_whole():
     r = cl.large_argument_cost(size_mb=1)
     assert r.size_bytes == 1 << 20 and r.pickled_bytes >= r.size_bytes
     assert r.same_result
+    assert r.slowdown == r.send_s / r.make_in_child_s
     with pytest.raises(ValueError, match=r"'size_mb' must be a whole number from 1 to 512"):
         cl.large_argument_cost(size_mb=0)
 
@@ -336,8 +339,16 @@ def test_check_stops_whole_tree():
         for p in procs:
             p.kill()
 
+    def direct_children_only(pid):
+        procs = [*psutil.Process(pid).children(), psutil.Process(pid)]
+        for p in procs:
+            p.kill()
+
     fb = cl.check.stops_whole_tree(only_the_worker)
     assert not fb.ok and "Killing a process does not kill its children" in fb.message
+    fb = cl.check.stops_whole_tree(direct_children_only)
+    assert not fb.ok and fb.message.startswith("Still running: its grandchild")
+    assert "children() lists only direct children" in fb.message
     assert cl.check.stops_whole_tree(whole_tree).ok
     fb = cl.check.stops_whole_tree(lambda pid: None)
     assert not fb.ok and "Stop the process itself too" in fb.message

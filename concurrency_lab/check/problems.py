@@ -10,13 +10,14 @@ import asyncio
 import concurrent.futures as cf
 import functools
 import inspect
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ..models import ScenarioMatrix, run_coroutine
-from ..problems import _divide, _put_big, _start_grandchild, _wait_dead, square
+from ..problems import _divide, _put_big, _start_two_levels, _wait_dead, square
 from ..runners import _stop_processes, get_context
 from ._base import Feedback
 
@@ -66,6 +67,12 @@ def best_model(matrix: ScenarioMatrix, workload: str, answer: str) -> Feedback:
         return Feedback(False, "Pass the matrix you measured: matrix = cl.scenario_matrix().")
     if workload not in matrix.workloads:
         return Feedback(False, f"{workload!r} is not a row of your matrix: {matrix.workloads}.")
+    if not answer:
+        return Feedback(
+            False,
+            f"Set my_answer to the model whose cell in the {workload!r} row of your heat map is "
+            f"the greenest: one of {', '.join(map(repr, matrix.models))}.",
+        )
     if answer not in matrix.models:
         return Feedback(
             False, f"{answer!r} is not a column of your matrix; choose from {matrix.models}."
@@ -135,20 +142,74 @@ def fetches_concurrently(fetch_all: Callable[..., Any]) -> Feedback:
     return Feedback(True, f"All {len(items)} fetches waited together, results in order.")
 
 
+class _Watch:
+    """Records whether anything waited on the executor's results with a timeout."""
+
+    def __init__(self) -> None:
+        self.timed = False
+
+
+class _WatchedFuture(cf.Future):  # type: ignore[type-arg]
+    _lab_watch: _Watch
+
+    def result(self, timeout: float | None = None) -> Any:
+        if timeout is not None:
+            self._lab_watch.timed = True
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if timeout is not None:
+            self._lab_watch.timed = True
+        return super().exception(timeout)
+
+
+def _watched(base: type[cf.Executor], watch: _Watch) -> type[cf.Executor]:
+    """``base`` with ``map`` and the futures of ``submit`` noting a timeout in ``watch``."""
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        def map(self, fn: Callable[..., Any], *iterables: Any, timeout: Any = None, **kw: Any):
+            if timeout is not None:
+                watch.timed = True
+            return super().map(fn, *iterables, timeout=timeout, **kw)
+
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+            future = super().submit(fn, *args, **kwargs)
+            future.__class__ = _WatchedFuture
+            future._lab_watch = watch
+            return future
+
+    Watched.__name__ = Watched.__qualname__ = base.__name__
+    return Watched
+
+
+def _mentions_timeout(fn: Callable[..., Any]) -> bool:
+    """True if ``fn``'s source passes a timeout (e.g. to ``cf.wait`` or ``cf.as_completed``)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return re.search(r"\btimeout\s*=\s*(?!None\b)", source) is not None
+
+
 def runs_on_any_executor(run_all: Callable[..., Any]) -> Feedback:
     """Exercise 07-3: ``run_all(executor, fn, items)`` must work with threads and processes alike.
 
     It is called with a ``ThreadPoolExecutor`` and a ``ProcessPoolExecutor``
     (``fn`` is :func:`concurrency_lab.problems.square`), and must return a list of
-    results in the order of ``items``.
+    results in the order of ``items``, waiting with a timeout: the check's
+    executors notice ``map(..., timeout=...)`` and ``future.result(timeout=...)``;
+    a timeout given to ``cf.wait`` or ``cf.as_completed`` is found in your source.
     """
     if not callable(run_all):
         return Feedback(False, f"Pass your function itself (got {type(run_all).__name__}).")
     items = [3, 1, 4, 1, 5, 9]
     want = [square(i) for i in items]
+    watch = _Watch()
     executors = {
-        "ThreadPoolExecutor": lambda: cf.ThreadPoolExecutor(2),
-        "ProcessPoolExecutor": lambda: cf.ProcessPoolExecutor(2, mp_context=get_context()),
+        "ThreadPoolExecutor": lambda: _watched(cf.ThreadPoolExecutor, watch)(2),
+        "ProcessPoolExecutor": lambda: _watched(cf.ProcessPoolExecutor, watch)(
+            2, mp_context=get_context()
+        ),
     }
     for name, make in executors.items():
         ex = make()
@@ -173,6 +234,13 @@ def runs_on_any_executor(run_all: Callable[..., Any]) -> Feedback:
             )
         if value != want:
             return Feedback(False, f"With a {name}: expected {want}, got {value!r}.")
+    if not (watch.timed or _mentions_timeout(run_all)):
+        return Feedback(
+            False,
+            "The results are right, but nothing waited with a timeout: if a task hung, so would "
+            "your function. Give the wait a limit: list(executor.map(fn, items, timeout=30)), "
+            "or future.result(timeout=30).",
+        )
     return Feedback(
         True, "The same function drove a thread pool and a process pool: one interface, two models."
     )
@@ -286,8 +354,9 @@ def _running(pid: int | None) -> bool:
 def stops_whole_tree(stop_tree: Callable[[int], Any]) -> Feedback:
     """Exercise 08-3: ``stop_tree(pid)`` must stop process ``pid`` *and* every process it started.
 
-    The check starts a worker that started a process of its own, calls
-    ``stop_tree(worker_pid)``, then looks for survivors (and removes them).
+    The check starts a worker that started a process, which started one more
+    (three levels, so ``children()`` without ``recursive=True`` misses the last
+    one), calls ``stop_tree(worker_pid)``, then looks for survivors (and removes them).
     """
     import psutil
 
@@ -295,14 +364,17 @@ def stops_whole_tree(stop_tree: Callable[[int], Any]) -> Feedback:
         return Feedback(False, f"Pass your function itself (got {type(stop_tree).__name__}).")
     ctx = get_context()
     reader, writer = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_start_grandchild, args=(writer,), daemon=False)
+    p = ctx.Process(target=_start_two_levels, args=(writer,), daemon=False)
     p.start()
     writer.close()
-    gc_pid = None
+    below: list[int] = []
     try:
-        if not reader.poll(20):
+        try:
+            if not reader.poll(20):
+                raise EOFError
+            below = [int(pid) for pid in reader.recv()]
+        except (EOFError, OSError, TypeError, ValueError):
             return Feedback(False, "The check's worker did not start in time; run it again.")
-        gc_pid = int(reader.recv())
         status, value = _call_with_timeout(stop_tree, p.pid, timeout_s=10)
         if status == "hung":
             return Feedback(
@@ -310,36 +382,42 @@ def stops_whole_tree(stop_tree: Callable[[int], Any]) -> Feedback:
             )
         if status == "error":
             return Feedback(False, f"stop_tree raised {type(value).__name__}: {value}")
+        tree = {"the worker": p.pid, "its child": below[0], "its grandchild": below[1]}
         deadline = time.monotonic() + 2
         survivors: dict[str, int] = {}
         while time.monotonic() < deadline:
             # psutil, not p.exitcode: stop_tree may already have reaped the worker itself.
-            survivors = {
-                who: pid
-                for who, pid in (("the worker", p.pid), ("its child", gc_pid))
-                if _running(pid)
-            }
+            survivors = {who: pid for who, pid in tree.items() if _running(pid)}
             if not survivors:
                 break
             time.sleep(0.02)
         if survivors:
-            hint = (
-                "Killing a process does not kill its children: collect "
-                "psutil.Process(pid).children(recursive=True) first, kill them, then the process."
-                if "the worker" not in survivors
-                else "Stop the process itself too: psutil.Process(pid).kill()."
-            )
+            if "the worker" in survivors:
+                hint = "Stop the process itself too: psutil.Process(pid).kill()."
+            elif "its child" in survivors:
+                hint = (
+                    "Killing a process does not kill its children: collect "
+                    "psutil.Process(pid).children(recursive=True) first, kill them, then the "
+                    "process."
+                )
+            else:
+                hint = (
+                    "children() lists only direct children, not their children: collect "
+                    "psutil.Process(pid).children(recursive=True) before you kill anything."
+                )
             survivors_text = " and ".join(f"{who} {pid}" for who, pid in survivors.items())
             return Feedback(False, f"Still running: {survivors_text}. {hint}")
-        return Feedback(True, "The worker and the process it started are both gone.")
+        return Feedback(True, "The worker, its child and its grandchild are all gone.")
     finally:
         reader.close()
         if p.pid is not None:
             _stop_processes([p])
-        if gc_pid is not None:
+        leftovers = []
+        for pid in below:
             try:
-                gc = psutil.Process(gc_pid)
-                gc.kill()
-                _wait_dead([gc])
+                proc = psutil.Process(pid)
+                proc.kill()
+                leftovers.append(proc)
             except psutil.Error:
                 pass
+        _wait_dead(leftovers)

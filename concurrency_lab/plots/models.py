@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..models import DaskComparison, InterpreterSweep, ScenarioMatrix
+from ..models import DaskComparison, InterpreterSweep, ScenarioMatrix, _implausible
 from ..problems import OversubscriptionResult
 from ._base import new_axes
 
@@ -23,7 +23,10 @@ def plot_scenario_matrix(matrix: ScenarioMatrix, ax: Axes | None = None) -> Figu
     """Heat map of speedups over serial: rows = workloads, columns = models.
 
     Green cells ran faster than serial, red ones slower; each cell shows its
-    speedup and its seconds. Introduced in ``07-choosing-a-model.ipynb``.
+    speedup and its seconds. A speedup the work cannot produce (see
+    :func:`~concurrency_lab.recommend`, e.g. asyncio faster than serial on CPU
+    work) is marked "noise?" and left uncoloured. Introduced in
+    ``07-choosing-a-model.ipynb``.
     """
     import numpy as np
     from matplotlib.colors import TwoSlopeNorm
@@ -32,7 +35,17 @@ def plot_scenario_matrix(matrix: ScenarioMatrix, ax: Axes | None = None) -> Figu
     data = np.array(matrix.speedups)
     top = max(float(data.max()), 1.5)
     norm = TwoSlopeNorm(vmin=min(float(data.min()), 0.5), vcenter=1.0, vmax=top)
-    image = ax.imshow(data, cmap="RdYlGn", norm=norm, aspect="auto")
+    odd = [
+        _implausible(matrix, w, dict(zip(matrix.models, data[i])), 1.2)
+        for i, w in enumerate(matrix.workloads)
+    ]
+    shown = np.array(
+        [
+            [1.0 if m in odd[i] else data[i, j] for j, m in enumerate(matrix.models)]
+            for i in range(len(matrix.workloads))
+        ]
+    )
+    image = ax.imshow(shown, cmap="RdYlGn", norm=norm, aspect="auto")
     ax.set_xticks(range(len(matrix.models)), matrix.models)
     ax.set_yticks(range(len(matrix.workloads)), matrix.workloads)
     ax.xaxis.tick_top()
@@ -41,7 +54,8 @@ def plot_scenario_matrix(matrix: ScenarioMatrix, ax: Axes | None = None) -> Figu
             ax.text(
                 j,
                 i,
-                f"{data[i, j]:.1f}x\n{seconds:.2f} s",
+                f"{data[i, j]:.1f}x{' noise?' if matrix.models[j] in odd[i] else ''}\n"
+                f"{seconds:.2f} s",
                 ha="center",
                 va="center",
                 fontsize=9,
@@ -128,7 +142,7 @@ def plot_oversubscription(result: OversubscriptionResult, ax: Axes | None = None
 
     Introduced in ``08-common-problems.ipynb``.
     """
-    fig, ax = new_axes(ax, figsize=(6.5, 3.2))
+    fig, ax = new_axes(ax, figsize=(8, 3.2))
     labels = [f"{n} workers" for n in result.n_workers]
     xs = range(len(labels))
     width = 0.38
@@ -145,5 +159,5 @@ def plot_oversubscription(result: OversubscriptionResult, ax: Axes | None = None
     ax.set_title(
         f"{result.n_tasks} CPU-bound tasks, {result.usable_cores} usable cores", fontsize=10
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # clear of the bars
     return fig
