@@ -272,8 +272,8 @@ def _check_can_send(obj: object, what: str, start_method: str) -> None:
             f"{what} {shown!r} cannot be sent to a process: pickle failed with "
             f"{type(exc).__name__}: {exc}.\n"
             f"Why: a child process gets its own copy of everything it needs, made with pickle. "
-            f"Lambdas, functions defined inside other functions, locks, open files and sockets "
-            f"cannot be pickled.\n{fix}"
+            f"Lambdas, functions defined inside other functions, locks and open files cannot "
+            f"be pickled (plain pickle cannot send sockets either).\n{fix}"
         ) from None
 
 
