@@ -154,7 +154,11 @@ def span(label: str) -> _SpanContext:
     >>> [s.label for s in collect()][-1]
     'tidy-up'
     """
-    return _SpanContext(_sink(), label)
+    try:  # inlined fast path of _sink(): this runs once per span
+        sink = _local.sink
+    except AttributeError:
+        sink = _sink()
+    return _SpanContext(sink, label)
 
 
 def record_span(label: str, start_ns: int, end_ns: int) -> None:
