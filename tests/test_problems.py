@@ -249,7 +249,9 @@ def test_pickle_check_names_what_cannot_travel(tmp_path):
         results = [cl.pickle_check(x) for x in (threading.Lock(), f, lambda x: x)]
     assert [r.ok for r in results] == [False, False, False]
     assert results[0].error == "TypeError: cannot pickle '_thread.lock' object"
-    assert results[1].error == "TypeError: cannot pickle '_io.TextIOWrapper' object"
+    # the wording varies by version ("'_io.TextIOWrapper' object", "'TextIOWrapper' instances")
+    assert results[1].error.startswith("TypeError: cannot pickle '")
+    assert "TextIOWrapper" in results[1].error
     assert "lambda" in results[2].error
     assert cl.pickle_check(str(path)).ok
 
