@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import concurrency_lab as cl
-from concurrency_lab import ipc
+from concurrency_lab import ipc, pipeline
 
 matplotlib.use("Agg")
 
@@ -109,13 +109,13 @@ def test_pipeline_explorer_runs_on_click():
 
 def test_pipeline_explorer_passes_make_cost(monkeypatch):
     seen = {}
-    real = ipc.run_pipeline
+    real = pipeline.run_pipeline
 
     def spy(**kwargs):
         seen.update(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(ipc, "run_pipeline", spy)
+    monkeypatch.setattr(pipeline, "run_pipeline", spy)
     box = cl.pipeline_explorer(kind="thread")
     _find(box, W.FloatSlider, "make (ms)").value = 3.0
     _find(box, W.FloatSlider, "item (ms)").value = 0.0

@@ -7,7 +7,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..ipc import IPCResult, PipelineResult
+from ..ipc import IPCResult
+from ..pipeline import PipelineResult
 from ._base import new_axes, worker_colors
 
 __all__ = ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as W
 from IPython.display import display
 
-from .. import ipc
+from .. import ipc, pipeline
 from ..plots.ipc import plot_ipc, plot_pipeline
 from ._base import chosen_start_method, run_button, safe_callback, start_method_dropdown
 
@@ -126,7 +126,7 @@ def pipeline_explorer(
 
     def update(*_: Any) -> None:
         status.value = "<i>running…</i>"
-        res = ipc.run_pipeline(
+        res = pipeline.run_pipeline(
             n_producers=prod.value,
             n_consumers=cons.value,
             queue_size=size.value,
