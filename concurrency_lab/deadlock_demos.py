@@ -40,6 +40,7 @@ from .deadlocks import (
     _natural_key,
     find_deadlock,
 )
+from .runners import _check_count
 
 __all__ = [
     "DEADLOCK_STRATEGIES",
@@ -111,14 +112,6 @@ def _check_positive(name: str, value: object, *, allow_zero: bool = True) -> flo
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name!r} must be {bound} (got {value}).")
     return float(value)
-
-
-def _check_count(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name!r} must be a whole number (got {value!r}).")
-    if not low <= value <= high:
-        raise ValueError(f"{name!r} must be between {low} and {high} (got {value}).")
-    return value
 
 
 def _run_lock_pairs(
@@ -311,7 +304,7 @@ def lock_order_inversion(
     Introduced in ``05-deadlocks.ipynb``.
     """
     strategy = _check_strategy(strategy)
-    transfers = _check_count("transfers", transfers, 1, 10_000)
+    transfers = _check_count(transfers, "transfers", 1, 10_000)
     return _run_lock_pairs(
         "lock_order_inversion",
         {"worker-1": ("A", "B"), "worker-2": ("B", "A")},
@@ -372,10 +365,10 @@ def dining_philosophers(
 
     Introduced in ``05-deadlocks.ipynb``.
     """
-    n = _check_count("n", n, 2, 32)
+    n = _check_count(n, "n", 2, 32)
     strategy = _check_strategy(strategy)
     if meals is not None:
-        meals = _check_count("meals", meals, 1, 100_000)
+        meals = _check_count(meals, "meals", 1, 100_000)
     needs = {f"phil-{i}": (f"fork-{i}", f"fork-{(i + 1) % n}") for i in range(n)}
     return _run_lock_pairs(
         "dining_philosophers",
@@ -486,7 +479,7 @@ def livelock(
 
     Introduced in ``05-deadlocks.ipynb``.
     """
-    max_attempts = _check_count("max_attempts", max_attempts, 1, 100_000)
+    max_attempts = _check_count(max_attempts, "max_attempts", 1, 100_000)
     backoff_s = _check_positive("backoff_s", backoff_s)
     registry = LockRegistry()
     locks = {n: TracedLock(n, registry=registry) for n in ("A", "B")}
@@ -639,9 +632,9 @@ def starvation(
 
     Introduced in ``05-deadlocks.ipynb``.
     """
-    n_workers = _check_count("n_workers", n_workers, 2, 8)
+    n_workers = _check_count(n_workers, "n_workers", 2, 8)
     if turns is not None:
-        turns = _check_count("turns", turns, 1, 1_000_000)
+        turns = _check_count(turns, "turns", 1, 1_000_000)
     duration_s = _check_positive("duration_s", duration_s, allow_zero=False)
     hold_s = _check_positive("hold_s", hold_s)
     registry = LockRegistry()
@@ -783,7 +776,7 @@ def dining_philosophers_processes(
     """
     from .runners import _check_start_method, _stop_processes, get_context
 
-    n = _check_count("n", n, 2, 8)
+    n = _check_count(n, "n", 2, 8)
     if strategy not in ("none", "global_order"):
         raise ValueError(
             f"'strategy' must be 'none' or 'global_order' for processes (got {strategy!r})."
@@ -903,8 +896,8 @@ def queue_join_trap(
     """
     from .runners import _check_start_method, _stop_processes, get_context
 
-    n_items = _check_count("n_items", n_items, 1, 1000)
-    item_bytes = _check_count("item_bytes", item_bytes, 1, 64 * 1024 * 1024)
+    n_items = _check_count(n_items, "n_items", 1, 1000)
+    item_bytes = _check_count(item_bytes, "item_bytes", 1, 64 * 1024 * 1024)
     join_timeout_s = _check_positive("join_timeout_s", join_timeout_s, allow_zero=False)
     method = _check_start_method(start_method)
     ctx = get_context(method)

@@ -46,6 +46,7 @@ from typing import Any
 
 from .errors import WorkerCrashedError, WorkerTimeoutError
 from .runners import (
+    _check_count,
     _check_start_method,
     _check_timeout,
     _describe_exit,
@@ -268,14 +269,6 @@ def _close_queue(q: Any, ok: bool) -> None:
         q.join_thread()
     else:
         q.cancel_join_thread()
-
-
-def _check_count(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be a whole number (got {value!r}).")
-    if not low <= value <= high:
-        raise ValueError(f"'{name}' must be between {low} and {high} (got {value}).")
-    return value
 
 
 def _check_seconds(value: object, name: str, high: float = 1.0) -> float:

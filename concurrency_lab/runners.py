@@ -209,6 +209,14 @@ def _check_n_workers(n_workers: object, kind: str) -> int:
     return n_workers
 
 
+def _check_count(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{name}' must be a whole number (got {value!r}).")
+    if not low <= value <= high:
+        raise ValueError(f"'{name}' must be between {low} and {high} (got {value}).")
+    return value
+
+
 def _check_timeout(timeout_s: object) -> float:
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
         raise ValueError(f"'timeout_s' must be a positive number of seconds (got {timeout_s!r}).")
