@@ -243,6 +243,6 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext concurrency_lab``: adds the ``%%worker_module`` cell magic."""
-    from .magics import register
+    from .view.magics import register
 
     register(ipython)

@@ -219,7 +219,7 @@ def test_run_timeline_experiment_rejects_unknown_workload():
 
 
 def test_worker_module_magic_makes_a_spawnable_function(tmp_path, monkeypatch):
-    from concurrency_lab.magics import register
+    from concurrency_lab.view.magics import register
 
     class FakeShell:  # the two things the magic uses of an IPython shell
         def __init__(self):
@@ -241,7 +241,7 @@ def test_worker_module_magic_makes_a_spawnable_function(tmp_path, monkeypatch):
 
 
 def test_worker_module_rejects_bad_names(tmp_path):
-    from concurrency_lab.magics import write_worker_module
+    from concurrency_lab.view.magics import write_worker_module
 
     with pytest.raises(ValueError, match="'class' is not a valid module name"):
         write_worker_module("class", "", directory=tmp_path)

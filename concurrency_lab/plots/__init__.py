@@ -8,7 +8,7 @@ and returns ``ax.figure``. Importing this module imports matplotlib.
 
 from __future__ import annotations
 
-from ._base import new_axes, worker_colors
+from ..view.style import new_axes, worker_colors
 from .timeline import plot_memory, plot_startup, plot_timeline
 
 # --- foundation (issue 2)

@@ -22,7 +22,7 @@ from ..deadlocks import (
     find_cycles,
     lock_intervals,
 )
-from ._base import new_axes, worker_colors
+from ..view.style import new_axes, worker_colors
 
 __all__ = ["plot_lock_timeline", "plot_philosophers", "plot_progress", "plot_wait_for"]
 

@@ -6,7 +6,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..gil import Handoff, SwitchIntervalResult, ThreadScaling
-from ._base import new_axes, worker_colors
+from ..view.style import new_axes, worker_colors
 
 __all__ = ["plot_handoff", "plot_probe_latency", "plot_thread_scaling"]
 

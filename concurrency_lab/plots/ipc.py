@@ -9,7 +9,7 @@ from matplotlib.patches import Patch
 
 from ..ipc import IPCResult
 from ..pipeline import PipelineResult
-from ._base import new_axes, worker_colors
+from ..view.style import new_axes, worker_colors
 
 __all__ = ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]
 

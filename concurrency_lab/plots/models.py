@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ..models import DaskComparison, InterpreterSweep, ScenarioMatrix, _implausible
 from ..problems import OversubscriptionResult
-from ._base import new_axes
+from ..view.style import new_axes
 
 __all__ = [
     "plot_dask_overhead",

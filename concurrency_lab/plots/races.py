@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 
 from ..race_programs import Interleavings
 from ..races import _WORKER_LABELS, LostUpdates, PrimitiveDemo
-from ._base import new_axes
+from ..view.style import new_axes
 
 __all__ = ["plot_interleavings", "plot_lost_updates", "plot_primitive_demo"]
 

@@ -6,7 +6,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..scaling import ScalingResult, amdahl_speedup
-from ._base import new_axes
+from ..view.style import new_axes
 
 __all__ = ["plot_scaling"]
 

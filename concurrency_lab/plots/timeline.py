@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 from ..basics import MemoryDemo, StartupResult
 from ..runners import Run
 from ..tracing import Span
-from ._base import new_axes, worker_colors
+from ..view.style import new_axes, worker_colors
 
 __all__ = ["plot_memory", "plot_startup", "plot_timeline"]
 

@@ -8,7 +8,7 @@ into an ``Output``, and their errors are shown there too.
 
 from __future__ import annotations
 
-from ._base import run_button, safe_callback, show_in
+from ..view.explorer import run_button, safe_callback, show_in
 from .timeline import timeline_explorer
 
 # --- foundation (issue 2)

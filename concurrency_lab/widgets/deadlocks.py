@@ -8,7 +8,7 @@ import ipywidgets as W
 
 from .. import deadlock_demos
 from ..plots.deadlocks import plot_philosophers
-from ._base import run_button, safe_callback, show_in
+from ..view.explorer import run_button, safe_callback, show_in
 
 __all__ = ["philosophers_explorer"]
 

@@ -9,7 +9,7 @@ from IPython.display import display
 
 from .. import ipc, pipeline
 from ..plots.ipc import plot_ipc, plot_pipeline
-from ._base import chosen_start_method, run_button, safe_callback, start_method_dropdown
+from ..view.explorer import chosen_start_method, run_button, safe_callback, start_method_dropdown
 
 __all__ = ["ipc_explorer", "pipeline_explorer"]
 

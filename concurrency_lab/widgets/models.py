@@ -8,7 +8,7 @@ import ipywidgets as W
 
 from ..models import MODELS, WORKLOADS, default_matrix_workers, recommend, scenario_matrix
 from ..problems import CLINIC, clinic
-from ._base import run_button, safe_callback, show_in
+from ..view.explorer import run_button, safe_callback, show_in
 
 __all__ = ["clinic_explorer", "scenario_explorer"]
 

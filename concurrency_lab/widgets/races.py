@@ -7,7 +7,7 @@ import html
 import ipywidgets as W
 
 from ..race_programs import LEVELS, Program, Scheduler, level
-from ._base import safe_callback
+from ..view.explorer import safe_callback
 
 __all__ = ["SchedulerGame", "scheduler_game"]
 

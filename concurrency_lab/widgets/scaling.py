@@ -10,7 +10,13 @@ import ipywidgets as W
 from .. import gil, runners, scaling, workloads
 from ..plots.gil import plot_handoff, plot_probe_latency
 from ..plots.scaling import plot_scaling
-from ._base import chosen_start_method, run_button, safe_callback, show_in, start_method_dropdown
+from ..view.explorer import (
+    chosen_start_method,
+    run_button,
+    safe_callback,
+    show_in,
+    start_method_dropdown,
+)
 
 __all__ = ["CpuMeter", "gil_explorer", "scaling_explorer"]
 

@@ -8,7 +8,7 @@ import ipywidgets as W
 
 from .. import runners, workloads
 from ..plots.timeline import plot_timeline
-from ._base import (
+from ..view.explorer import (
     chosen_start_method,
     run_button,
     safe_callback,
