@@ -48,8 +48,9 @@ class Result:
 
     Subclasses define ``summary()``. A subclass that does not define its own ``__repr__``
     keeps the short one even under ``@dataclass`` (which would otherwise write a repr of
-    every field): ``__init_subclass__`` puts the inherited ``__repr__`` into the class
-    before the decorator looks, and ``@dataclass`` never replaces a method the class has.
+    every field): ``__init_subclass__`` copies the inherited ``__repr__`` (and
+    ``_repr_pretty_``, which IPython uses for plain text) into the class before the
+    decorator looks, and ``@dataclass`` never replaces a method the class already has.
 
     Introduced in ``00-start-here.ipynb``.
     """
@@ -58,8 +59,11 @@ class Result:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "__repr__" not in cls.__dict__:
-            cls.__repr__ = _inherited_repr(cls)  # type: ignore[method-assign]
+        # IPython's pretty printer stops at the first class in the MRO whose own __dict__
+        # has _repr_pretty_ or __repr__: both must be in this class for text/plain to be prose.
+        for name in ("__repr__", "_repr_pretty_"):
+            if name not in cls.__dict__:
+                setattr(cls, name, _inherited(cls, name))
 
     def summary(self) -> str:
         """What this result shows, in one or two sentences computed from its fields.
@@ -92,11 +96,11 @@ class Result:
         p.text(f"<{type(self).__name__}>" if cycle else self.summary())
 
 
-def _inherited_repr(cls: type) -> Any:
+def _inherited(cls: type, name: str) -> Any:
     for base in cls.__mro__[1:]:
-        if "__repr__" in base.__dict__:
-            return base.__dict__["__repr__"]
-    return Result.__repr__  # pragma: no cover  # Result itself is always in the MRO
+        if name in base.__dict__:
+            return base.__dict__[name]
+    return getattr(Result, name)  # pragma: no cover  # Result itself is always in the MRO
 
 
 def summary_of(obj: object) -> str:
