@@ -116,8 +116,9 @@ def summary_of(obj: object) -> str:
     method = getattr(obj, "summary", None)
     if not callable(method):
         raise TypeError(
-            f"a {type(obj).__name__} cannot say what it shows: it has no summary() method. "
-            "Make it a concurrency_lab.core.results.Result, or pass describe=... to say it."
+            f"the result ({type(obj).__name__}) cannot say what it shows: it has no "
+            "summary() method. Make it a concurrency_lab.core.results.Result, or pass "
+            "describe=... to say it."
         )
     text = method()
     if not isinstance(text, str):

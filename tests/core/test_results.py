@@ -145,7 +145,9 @@ def test_summary_of_checks_the_sentence():
         def summary(self) -> int:
             return 3
 
-    with pytest.raises(TypeError, match=r"a NoSummary cannot say what it shows: it has no summ"):
+    with pytest.raises(
+        TypeError, match=r"the result \(NoSummary\) cannot say what it shows: it has no summary\(\)"
+    ):
         summary_of(NoSummary())
     with pytest.raises(ValueError, match=r"Blank.summary\(\) returned a blank string"):
         summary_of(Blank())
