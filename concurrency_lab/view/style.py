@@ -20,7 +20,8 @@ one-sentence summary computed from the data. Make the figure with :func:`new_axe
 * on the figure as a string, ``fig.lab_summary`` (also :func:`summary_of`), and
 * in what Jupyter shows: the displayed output's ``text/plain`` is the sentence (instead of
   ``<Figure size 800x350 with 1 Axes>``) and the PNG's metadata carries it as ``alt`` text,
-  which nbconvert's HTML export writes into the ``<img alt=...>``.
+  which nbconvert's ``classic`` HTML template writes into ``<img alt=...>`` (its default
+  ``lab`` template does not: take the alt text from ``text/plain`` there).
 
 This works through :class:`LabFigure`, a ``Figure`` subclass whose ``_repr_mimebundle_`` adds
 the two entries and leaves the picture itself to IPython's inline backend. ``savefig`` and
