@@ -70,7 +70,8 @@ __all__ = [
 
 #: The oldest Python the course supports.
 MIN_PYTHON = (3, 10)
-#: Below this much free space in ``/dev/shm`` (Linux), lesson 06's shared-memory demos may fail.
+#: Below this much free space in ``/dev/shm`` (Linux), lesson 06's shared-memory demos may fail
+#: (its explorer offers 64 MiB messages; Docker gives containers 64 MiB in all by default).
 SHM_WARN_BYTES = 128 * 2**20
 Status = Literal["ok", "warn", "fail"]
 Verdict = Literal["READY", "LIMITED", "NOT READY"]
@@ -82,15 +83,16 @@ Verdict = Literal["READY", "LIMITED", "NOT READY"]
 def course_root() -> Path | None:
     """The course folder (the checkout with ``notebooks/`` and ``pyproject.toml``), if found.
 
-    It is the folder that holds this package when the course is installed in editable mode
-    (``pip install -e``), else the current folder when that is a course folder.
+    It is the current folder when that is a course folder (on a hub, a learner's own copy of
+    a course installed once for everybody), else the folder that holds this package when the
+    course is installed in editable mode (``pip install -e``).
 
     >>> root = course_root()
     >>> root is None or (root / "notebooks").is_dir()
     True
     """
     package_parent = Path(__file__).resolve().parents[2]
-    for candidate in (package_parent, Path.cwd()):
+    for candidate in (Path.cwd(), package_parent):
         if (
             (candidate / "notebooks").is_dir()
             and (candidate / "pyproject.toml").is_file()
@@ -172,6 +174,8 @@ class MachineFacts:
         kernel: what the notebooks' kernel imported.
         widget_extension: ``"present"``, ``"missing"`` or ``"disabled"`` (in JupyterLab's
             page config); ``widget_extension_version`` its version.
+        lab_folder: the ``concurrency_lab`` package this check runs from; the kernel must
+            import the same one.
         course_folder: the course folder, if found; ``notebooks_error``: why the notebooks
             folder is not writable (empty: it is).
         process_s: seconds to start and join one process; ``process_error`` why it failed.
@@ -193,6 +197,7 @@ class MachineFacts:
     kernel: KernelProbe
     widget_extension: ExtensionState
     widget_extension_version: str
+    lab_folder: Path
     course_folder: Path | None
     notebooks_error: str
     process_s: float | None
@@ -329,26 +334,42 @@ def _check_process(facts: MachineFacts) -> Finding:
 def _check_kernel(facts: MachineFacts) -> list[Finding]:
     kernel = facts.kernel
     fix = _install_for(kernel.python, facts)
+    if kernel.python and kernel.python != sys.executable:
+        # Another Python runs the notebooks: point the kernel at the course's Python.
+        fix = (
+            f"make the 'python3' kernel run the course's Python: {sys.executable} -m ipykernel "
+            f"install --user (it now runs {kernel.python}, from {kernel.source})"
+        )
     if kernel.failure:
         return [_fail("kernel", kernel.failure, fix, "notebook kernel broken")]
-    out = []
-    lab_dir = facts.course_folder / "concurrency_lab" if facts.course_folder else None
     who = f"the notebooks' kernel ({kernel.python})"
+    if kernel.version and kernel.version[:2] < MIN_PYTHON:
+        found = f"{who} runs Python {'.'.join(map(str, kernel.version))}, too old for the course"
+        return [_fail("kernel", found, fix, "kernel's Python too old")]
+    out = []
+    not_installed = [m for m, e in kernel.errors.items() if e.startswith("ModuleNotFoundError")]
+    # With neither the course nor its packages, the course is simply not installed there yet.
+    fresh = "concurrency_lab" in not_installed and len(not_installed) > 1
     if "concurrency_lab" in kernel.errors:
         found = f"{who} cannot import concurrency_lab: {kernel.errors['concurrency_lab']}"
-        out.append(_fail("kernel", found, fix, "kernel cannot import the course"))
-    elif lab_dir and kernel.lab_file and not _inside(kernel.lab_file, lab_dir):
-        found = f"{who} imports concurrency_lab from {kernel.lab_file}, not from {lab_dir}"
+        short = "course not installed" if fresh else "kernel cannot import the course"
+        out.append(_fail("kernel", found, fix, short))
+    elif kernel.lab_file and not _inside(kernel.lab_file, facts.lab_folder):
+        found = f"{who} imports concurrency_lab from {kernel.lab_file}, not {facts.lab_folder}"
         out.append(_fail("kernel", found, fix, "kernel uses another copy of the course"))
     else:
         out.append(_ok("kernel", f"{kernel.python} imports the course ({kernel.source})"))
     missing = [m for m in KERNEL_MODULES if m != "concurrency_lab" and m in kernel.errors]
     if missing:
-        found = "the kernel cannot import " + ", ".join(
-            f"{m} ({kernel.errors[m]})" for m in missing
+        absent = [m for m in missing if m in not_installed]
+        found = "; ".join(
+            ([f"not installed: {', '.join(absent)}"] if absent else [])
+            + [f"{m} fails: {kernel.errors[m]}" for m in missing if m not in absent]
         )
         names = ", ".join("widgets" if m == "ipywidgets" else m for m in missing)
-        out.append(_fail("packages", found, fix, f"{names} missing"))
+        out.append(
+            _fail("packages", found, fix, "course not installed" if fresh else f"{names} missing")
+        )
     else:
         versions = (
             f"{m} {v}".strip() for m, v in kernel.versions.items() if m != "concurrency_lab"
@@ -360,9 +381,10 @@ def _check_kernel(facts: MachineFacts) -> list[Finding]:
 
 
 def _check_widgets(facts: MachineFacts) -> Finding:
-    fix = _install_for(sys.executable, facts) + ", then restart JupyterLab"
+    fix = _install_for(sys.executable, facts)
     if facts.jupyterlab is None:
         return _fail("JupyterLab", "not installed in this Python", fix, "JupyterLab missing")
+    fix += ", then restart JupyterLab"
     lab = f"JupyterLab {facts.jupyterlab}"
     if facts.widget_extension == "missing":
         found = f"{lab} has no {WIDGET_EXTENSION} extension: explorers would show as text"
@@ -396,8 +418,8 @@ def _check_shm(facts: MachineFacts) -> Finding | None:
     if facts.shm_free >= SHM_WARN_BYTES:
         return _ok("/dev/shm", f"{facts.shm_free / 2**30:.1f} GiB free")
     fix = (
-        "lesson 06's shared-memory demos use up to 128 MiB: start Docker with --shm-size=1g, "
-        "or ask the hub's admin for a bigger /dev/shm"
+        "lesson 06's explorer sends messages of up to 64 MiB through shared memory: start "
+        "Docker with --shm-size=1g, or ask the hub's admin for a bigger /dev/shm"
     )
     return _warn("/dev/shm", f"only {facts.shm_free / 2**20:.0f} MiB free", fix, "small /dev/shm")
 
@@ -525,6 +547,7 @@ def gather() -> MachineFacts:
         kernel=kernel,
         widget_extension=extension,
         widget_extension_version=extension_version,
+        lab_folder=Path(__file__).resolve().parents[1],
         course_folder=root,
         notebooks_error=notebooks_writable(root / "notebooks") if root else "",
         process_s=process_s,

@@ -65,6 +65,7 @@ class KernelProbe:
         lab_file: where the kernel imported ``concurrency_lab`` from.
         gil_enabled: the GIL's state in the kernel after the imports (an extension module
             can switch it back on in a free-threaded build).
+        version: the kernel's Python version, ``sys.version_info[:3]``.
         failure: why the probe itself failed (no kernel, timeout, crash); empty when it ran.
     """
 
@@ -75,12 +76,13 @@ class KernelProbe:
     lab_file: str = ""
     gil_enabled: bool | None = None
     failure: str = ""
+    version: tuple[int, ...] = ()
 
 
 # Run by the kernel's Python, which may be any version: keep it plain.
 _KERNEL_PROBE = r"""
 import importlib, json, sys
-out = {"versions": {}, "errors": {}, "lab_file": "", "gil": True}
+out = {"versions": {}, "errors": {}, "lab_file": "", "gil": True, "python": sys.version_info[:3]}
 for name in sys.argv[1:]:
     try:
         module = importlib.import_module(name)
@@ -162,7 +164,13 @@ def finish_kernel_probe(
         if line.startswith(_MARK):
             data = json.loads(line[len(_MARK) :])
             return KernelProbe(
-                python, source, data["versions"], data["errors"], data["lab_file"], data["gil"]
+                python,
+                source,
+                data["versions"],
+                data["errors"],
+                data["lab_file"],
+                data["gil"],
+                version=tuple(data["python"]),
             )
     tail = (stderr.strip().splitlines() or ["no output"])[-1]
     why = f"the kernel's Python ({python}) failed (exit code {proc.returncode}: {tail})"

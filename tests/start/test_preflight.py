@@ -27,6 +27,7 @@ from concurrency_lab.start.probes import KernelProbe
 
 REPO = Path(__file__).resolve().parents[2]
 PY39 = Path.home() / ".pyenv" / "versions" / "3.9.18" / "bin" / "python"
+BARE_PYTHON = Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python"
 
 
 def facts(**changes: object) -> MachineFacts:
@@ -44,7 +45,7 @@ def facts(**changes: object) -> MachineFacts:
         jupyterlab="4.2.5",
         version_problems=(),
         kernel=KernelProbe(
-            python="/course/.venv/bin/python",
+            python=sys.executable,
             source="kernel 'python3'",
             versions={"concurrency_lab": "0.1.0", "ipywidgets": "8.1.5", "matplotlib": "3.9.2"},
             lab_file="/course/concurrency_lab/__init__.py",
@@ -52,6 +53,7 @@ def facts(**changes: object) -> MachineFacts:
         ),
         widget_extension="present",
         widget_extension_version="5.0.13",
+        lab_folder=Path("/course/concurrency_lab"),
         course_folder=Path("/course"),
         notebooks_error="",
         process_s=0.08,
@@ -96,8 +98,20 @@ def test_widgets_missing_in_the_kernel_is_not_ready_with_a_local_install_fix():
     assert report.verdict == "NOT READY" and not report.ready
     assert report.line.startswith("NOT READY: widgets missing (fix: ")
     assert report.line.endswith("[8 cores, spawn, Python 3.12, widgets NOT OK]")
-    assert '-m pip install -e "/course[lab]"' in report.line
-    assert "/course/.venv/bin/python -m pip" in report.line  # the kernel's Python, not ours
+    assert f'{sys.executable} -m pip install -e "/course[lab]"' in report.line
+
+
+def test_a_kernel_running_another_python_is_pointed_at_the_course_python():
+    error = "ModuleNotFoundError: No module named 'concurrency_lab'"
+    kernel = dataclasses.replace(
+        broken_kernel(concurrency_lab=error), python="/usr/bin/python3", source="kernel 'python3'"
+    )
+    report = decide(facts(kernel=kernel))
+    assert report.line.startswith(
+        "NOT READY: kernel cannot import the course (fix: make the 'python3' kernel run the "
+        f"course's Python: {sys.executable} -m ipykernel install --user (it now runs "
+        "/usr/bin/python3"
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,7 +256,7 @@ def test_kernel_without_ipywidgets_gives_not_ready_through_the_real_check(
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     assert preflight.main() == 1
     out = capsys.readouterr().out
-    assert "No module named 'ipywidgets'" in out
+    assert "not installed: ipywidgets" in out
     assert out.strip().splitlines()[-1].startswith("NOT READY: widgets missing (fix: ")
 
 
@@ -352,11 +366,11 @@ def test_a_user_kernel_on_python_39_cannot_import_the_course(monkeypatch, tmp_pa
     kernel_spec(tmp_path, str(PY39))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     probe = probes.probe_kernel(REPO / "notebooks")
-    assert probe.python == str(PY39) and probe.failure == ""
-    assert "concurrency_lab" in probe.errors  # 3.9 cannot import it (dataclass slots, ...)
-    report = decide(facts(kernel=probe, course_folder=REPO))
-    assert report.line.startswith("NOT READY: kernel cannot import the course")
-    assert f'{PY39} -m pip install -e "{REPO}[lab]"' in report.line
+    assert probe.python == str(PY39) and probe.failure == "" and probe.version[:2] == (3, 9)
+    assert "concurrency_lab" in probe.errors
+    report = decide(facts(kernel=probe, course_folder=REPO, lab_folder=REPO / "concurrency_lab"))
+    assert report.line.startswith("NOT READY: kernel's Python too old (fix: make the 'python3'")
+    assert f"{sys.executable} -m ipykernel install --user" in report.line
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
@@ -397,6 +411,25 @@ def test_the_check_from_a_terminal_under_another_default_start_method(tmp_path, 
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.skipif(not BARE_PYTHON.exists(), reason="needs pyenv's CPython 3.12.1")
+def test_the_check_runs_before_anything_is_installed():
+    """A bare Python 3.12 (no Jupyter, no course installed) in the course folder: ``-m`` finds
+    the package in the current folder, and the check says what to install, with that Python."""
+    done = subprocess.run(
+        [str(BARE_PYTHON), "-m", "concurrency_lab", "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 1, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith(
+        "NOT READY: course not installed; JupyterLab missing "
+        f'(fix: {BARE_PYTHON} -m pip install -e "{REPO}[lab]")'
+    )
+
+
 def test_check_takes_no_options(capsys):
     assert preflight.main(["--fast"]) == 2
     assert "'check' takes no options (got --fast)" in capsys.readouterr().err
@@ -420,6 +453,16 @@ def test_install_hint_without_a_course_folder_and_with_spaces(monkeypatch):
 def test_course_root_is_found_from_any_folder(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert preflight.course_root() == REPO
+
+
+def test_course_root_prefers_a_course_folder_in_the_current_folder(monkeypatch, tmp_path):
+    """On a hub the course may be installed once for everybody, and each learner works in
+    a copy of the course folder in their home."""
+    for folder in ("notebooks", "concurrency_lab"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert preflight.course_root() == tmp_path.resolve()
 
 
 # Install hints that name the PyPI project (which is not ours) or quote with single quotes
