@@ -424,6 +424,7 @@ class Explorer(Generic[R]):
         self.button = run_button(
             button, tooltip=button_help or f"{button}: run with these settings"
         )
+        self.button.layout.align_self = "flex-start"  # a button, not a full-width bar
         self._button_text = button
         self.status = W.HTML(value="")
         self.output = W.Output()
