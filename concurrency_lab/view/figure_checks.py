@@ -111,9 +111,9 @@ def _rgba_rows(colors: Any) -> list[tuple[float, float, float, float]]:
     if colors is None or (isinstance(colors, str) and colors == "none"):
         return []
     try:
-        return [to_rgba(colors)]  # type: ignore[list-item]  # to_rgba gives a 4-tuple
+        return [to_rgba(colors)]
     except (ValueError, TypeError):
-        return [to_rgba(c) for c in colors]  # type: ignore[misc]
+        return [to_rgba(c) for c in colors]
 
 
 def colors_used(fig: Figure) -> ColorsUsed:

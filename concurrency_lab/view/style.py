@@ -267,8 +267,8 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def _mix(color: str, other: str, amount: float) -> str:
-    a, b = to_rgba(color), to_rgba(other)
-    return to_hex(tuple(x + (y - x) * amount for x, y in zip(a[:3], b[:3])))
+    (r1, g1, b1, _), (r2, g2, b2, _) = to_rgba(color), to_rgba(other)
+    return to_hex((r1 + (r2 - r1) * amount, g1 + (g2 - g1) * amount, b1 + (b2 - b1) * amount))
 
 
 def worker_styles(keys: Iterable[K]) -> dict[K, Category]:
