@@ -122,6 +122,9 @@ class WatchResult(Result):
         raised: ``"ZeroDivisionError: division by zero"`` if the block ended with an
             exception, else ``None``.
         sampler_cpu_s: CPU seconds the sampler process itself used (its cost).
+        others_busy: how many cores *other* programs kept busy on average meanwhile (from
+            ``/proc/stat``, in 10 ms ticks, minus this watch's own CPU); ``None`` where
+            unknown. A busy machine explains workers that could not run side by side.
     """
 
     workers: tuple[WatchedWorker, ...]
@@ -133,6 +136,7 @@ class WatchResult(Result):
     note: str = ""
     raised: str | None = None
     sampler_cpu_s: float | None = None
+    others_busy: float | None = None
 
     @property
     def cpu_s(self) -> float:
@@ -427,6 +431,25 @@ class _Sampler:
             pass
 
 
+def _machine_ticks() -> tuple[int, int, int] | None:
+    """``(busy, total, n_cpus)`` clock ticks of the whole machine so far (Linux), else None."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            text = f.read(65536)
+    except OSError:
+        return None
+    lines = text.split(b"\n")
+    try:
+        fields = [int(x) for x in lines[0].split()[1:9]]
+    except ValueError:
+        return None
+    if len(fields) < 8:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    n_cpus = sum(1 for line in lines[1:] if line.startswith(b"cpu"))
+    return sum(fields) - idle, sum(fields), n_cpus
+
+
 def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
     """Read one line from the sampler's stdout, waiting at most ``timeout_s``."""
     assert proc.stdout is not None
@@ -535,6 +558,7 @@ class Watch:
         except BaseException:
             self._abandon()
             raise
+        notes.machine_enter = _machine_ticks()
         notes.cpu_enter_ns = time.thread_time_ns()
         notes.t0_ns = time.perf_counter_ns()
         return self
@@ -563,6 +587,7 @@ class Watch:
         notes = self._state.notes
         notes.t1_ns = time.perf_counter_ns()
         notes.cpu_exit_ns = time.thread_time_ns()
+        notes.machine_exit = _machine_ticks()
         sampler = self._sampler
         self._sampler = None
         try:

@@ -44,6 +44,10 @@ MAX_POINTS = 20_000
 # (the same number as watch.SHOW_SHARE; kept here so this module has no cycle).
 _SHOW_SHARE = 0.1
 _MAX_BINS = 2_000
+# Say that other programs were busy when they used at least this many cores on average,
+# over a watch long enough for /proc/stat's 10 ms ticks to mean something.
+_OTHERS_WORTH_SAYING = 0.25
+_OTHERS_MIN_WALL_S = 0.2
 
 
 # --------------------------------------------------------------------------- notes
@@ -88,6 +92,8 @@ class Notes:
     t1_ns: int = 0
     cpu_enter_ns: int = 0
     cpu_exit_ns: int = 0
+    machine_enter: tuple[int, int, int] | None = None
+    machine_exit: tuple[int, int, int] | None = None
 
 
 # --------------------------------------------------------------------------- the record
@@ -365,9 +371,11 @@ def build_result(
         busy = (w.cpu_s or 0.0) >= _SHOW_SHARE * wall_s and (w.cpu_s or 0.0) > 0.0
         show = w.role == "started" or (busy and w.role != "helper")
         (shown if show_all or show else hidden).append(w)
+    ours = sum(w.cpu_s or 0.0 for w in workers) + (sampler_cpu or 0.0)
     return result_type(
         workers=tuple(shown),
         hidden=tuple(hidden),
+        others_busy=_others_busy(notes, ours, wall_s),
         wall_s=wall_s,
         resolution=resolution,
         sample_interval_s=interval,
@@ -376,6 +384,15 @@ def build_result(
         raised=raised,
         sampler_cpu_s=sampler_cpu,
     )
+
+
+def _others_busy(notes: Notes, ours_cpu_s: float, wall_s: float) -> float | None:
+    """Cores other programs kept busy on average during the watch (``None`` if unknown)."""
+    a, b = notes.machine_enter, notes.machine_exit
+    if a is None or b is None or b[1] <= a[1] or wall_s <= 0:
+        return None
+    machine = (b[0] - a[0]) / (b[1] - a[1]) * b[2]
+    return max(0.0, machine - ours_cpu_s / wall_s)
 
 
 def _root_threads(
@@ -598,6 +615,11 @@ def summarize(result: Any) -> str:
         sentences.append(
             f"Not shown: the standard library's helpers ({names}), which used "
             f"{helper_cpu:.2f} s of CPU."
+        )
+    others = result.others_busy
+    if others is not None and others >= _OTHERS_WORTH_SAYING and wall >= _OTHERS_MIN_WALL_S:
+        sentences.append(
+            f"Meanwhile other programs kept about {others:.1f} cores of this machine busy."
         )
     if result.raised:
         sentences.append(f"The block stopped with {result.raised}.")

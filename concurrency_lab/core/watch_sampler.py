@@ -309,6 +309,10 @@ class ProcReader:
                 os.close(proc["stat_fd"])
 
     def result(self) -> dict[str, Any]:
+        for pid in self.live_procs:  # the latest names (after any exec) of those still alive
+            cmdline, comm = self.read_names(pid)
+            if cmdline:
+                self.procs[pid]["cmdline"], self.procs[pid]["comm"] = cmdline, comm
         return {
             "tasks": [
                 (
@@ -497,8 +501,8 @@ def run(root: int, parent: int, interval_s: float, reader_kind: str) -> int:
             break
     if not parent_gone:  # the last sample, taken when told to stop
         times.append(reader.poll(force=True) or time.perf_counter_ns())
-    reader.close()
     if parent_gone:
+        reader.close()
         return 0
     payload = {
         "format": FORMAT,
@@ -510,6 +514,7 @@ def run(root: int, parent: int, interval_s: float, reader_kind: str) -> int:
         "dropped": dropped,
         **reader.result(),
     }
+    reader.close()
     blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         _write(f"data {len(blob)}\n".encode() + blob)
