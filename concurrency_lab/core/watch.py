@@ -35,7 +35,8 @@ What appears as a lane: every thread and process the code started (children and 
 children); the main thread, threads and processes that existed before (from earlier
 cells), and the standard library's helpers (a ``Pool``'s three handler threads, a
 ``Queue``'s feeder thread, the forkserver, the resource tracker) only if they were on a
-CPU for at least 10 % of the watched time (``SHOW_SHARE``); the rest are in ``w.hidden``.
+CPU for at least 10 % of the watched time and 10 ms (``SHOW_SHARE``, ``SHOW_MIN_S``); the
+rest are in ``w.hidden``.
 
 Introduced in ``02-the-gil.ipynb``.
 """
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
+    "SHOW_MIN_S",
     "SHOW_SHARE",
     "Watch",
     "WatchError",
@@ -86,8 +88,11 @@ __all__ = [
 DEFAULT_INTERVAL_S = 0.001
 #: Coarser polling where only totals are shown (psutil on macOS/Windows).
 TOTALS_INTERVAL_S = 0.02
-#: Anything the code did not start itself is shown only above this share of the watched time.
+#: Anything the code did not start itself (the main thread, threads and processes from
+#: earlier cells) is shown only if it was on a CPU for this share of the watched time ...
 SHOW_SHARE = 0.1
+#: ... and for at least this many seconds.
+SHOW_MIN_S = 0.01
 _READY_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
 _SAMPLER = Path(__file__).with_name("watch_sampler.py")

@@ -40,9 +40,12 @@ Role = Literal["started", "main", "earlier", "helper", "native"]
 #: Longest series kept per worker: longer watches keep every n-th sample (the series is
 #: cumulative, so a coarser copy is still exact at the points it keeps).
 MAX_POINTS = 20_000
-# Anything the code did not start itself is shown above this share of the watched time
-# (the same number as watch.SHOW_SHARE; kept here so this module has no cycle).
+# Anything the code did not start itself is shown when it was on a CPU for at least this
+# share of the watched time and at least _SHOW_MIN_S (starting threads costs the main thread
+# a few ms: that alone should not make it a lane). The same numbers as watch.SHOW_SHARE and
+# watch.SHOW_MIN_S; kept here so that this module imports nothing from watch.
 _SHOW_SHARE = 0.1
+_SHOW_MIN_S = 0.01
 _MAX_BINS = 2_000
 # Say that other programs were busy when they used at least this many cores on average,
 # over a watch long enough for /proc/stat's 10 ms ticks to mean something.
@@ -368,7 +371,7 @@ def build_result(
             )
     shown, hidden = [], []
     for w in sorted(workers, key=lambda w: (w.role != "main", w.start_s, w.name)):
-        busy = (w.cpu_s or 0.0) >= _SHOW_SHARE * wall_s and (w.cpu_s or 0.0) > 0.0
+        busy = (w.cpu_s or 0.0) >= max(_SHOW_SHARE * wall_s, _SHOW_MIN_S)
         show = w.role == "started" or (busy and w.role != "helper")
         (shown if show_all or show else hidden).append(w)
     ours = sum(w.cpu_s or 0.0 for w in workers) + (sampler_cpu or 0.0)

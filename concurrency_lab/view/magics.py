@@ -83,3 +83,6 @@ def register(ipython: Any) -> None:
             print(f"Pass {', '.join(f'{name}.{n}' for n in public)} to processes.")
 
     ipython.register_magic_function(worker_module, magic_kind="cell", magic_name="worker_module")
+    from .timeline_magic import register as register_timeline  # %%timeline (issue 12)
+
+    register_timeline(ipython)

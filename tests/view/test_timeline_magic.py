@@ -1,0 +1,125 @@
+"""%%timeline: a cell runs unchanged under cl.watch(), and its timeline appears under its output.
+
+Quick checks run in IPython's test shell; one test runs the magic in a real Jupyter kernel
+(nbclient), where the figure must arrive as a PNG whose text is the watch's summary.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import nbformat
+import pytest
+from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
+
+matplotlib.use("Agg")
+
+from concurrency_lab.view.timeline_magic import USER_NS_NAME
+
+SETUP = (
+    "import threading, asyncio\n"
+    "N = 1_000_000  # a few tens of ms of countdown\n"
+    "def countdown(n):\n"
+    "    while n:\n"
+    "        n -= 1\n"
+)
+TWO_THREADS = (
+    "%%timeline\n"
+    "ts = [threading.Thread(target=countdown, args=(N,), name=f'w{i}') for i in (1, 2)]\n"
+    "for t in ts: t.start()\n"
+    "for t in ts: t.join()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def shell():
+    ip = start_ipython()
+    ip.run_line_magic("load_ext", "concurrency_lab")
+    ip.run_cell(SETUP)
+    return ip
+
+
+def test_the_cell_runs_in_the_notebook_namespace_and_the_timeline_follows(shell):
+    with capture_output() as cap:
+        result = shell.run_cell(TWO_THREADS + "answer = 40\nanswer + 2\n")
+    assert result.success
+    assert shell.user_ns["answer"] == 40
+    w = shell.user_ns[USER_NS_NAME]
+    assert [x.name for x in w.workers] == ["w1", "w2"]
+    texts = [o.data.get("text/plain", "") for o in cap.outputs]
+    assert texts[0] == "42"  # the cell's own value first ...
+    assert texts[1] == w.summary()  # ... then the figure, whose text is the summary
+
+
+def test_an_error_shows_the_partial_timeline_then_the_usual_traceback(shell):
+    with capture_output() as cap:
+        result = shell.run_cell(TWO_THREADS + "1 / 0\n")
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    w = shell.user_ns[USER_NS_NAME]
+    assert w.raised == "ZeroDivisionError: division by zero"
+    assert [o.data["text/plain"] for o in cap.outputs] == [w.summary()]
+    assert "ZeroDivisionError" in cap.stdout + cap.stderr
+
+
+def test_a_syntax_error_runs_nothing_and_leaves_no_stale_timeline(shell):
+    shell.run_cell(TWO_THREADS)
+    assert USER_NS_NAME in shell.user_ns
+    with capture_output() as cap:
+        result = shell.run_cell("%%timeline\ndef broken(:\n")
+    assert isinstance(result.error_in_exec or result.error_before_exec, SyntaxError)
+    assert USER_NS_NAME not in shell.user_ns
+    assert cap.outputs == []
+
+
+def test_top_level_await_runs_on_its_own_event_loop_thread(shell):
+    cell = (
+        "%%timeline\n"
+        "async def nap(x):\n"
+        "    await asyncio.sleep(0.02)\n"
+        "    return x\n"
+        "await asyncio.gather(nap(1), nap(2))\n"
+    )
+    with capture_output() as cap:
+        result = shell.run_cell(cell)
+    assert result.success, result.error_in_exec
+    assert cap.outputs[0].data["text/plain"] == "[1, 2]"
+    w = shell.user_ns[USER_NS_NAME]
+    assert [x.name for x in w.workers] == ["asyncio event loop"]
+
+
+@pytest.mark.parametrize("line", ["--bogus", "-x"])
+def test_unknown_options_are_explained(shell, line):
+    with capture_output() as cap:
+        result = shell.run_cell(f"%%timeline {line}\n1\n")
+    assert not result.success
+    assert "%%timeline got unknown options" in cap.stdout + cap.stderr
+    assert "Usage: %%timeline [--all]" in cap.stdout + cap.stderr
+
+
+def test_all_also_draws_the_idle_main_thread(shell):
+    shell.run_cell("%%timeline --all\nimport time; time.sleep(0.01)\n")
+    assert "main" in [x.role for x in shell.user_ns[USER_NS_NAME].workers]
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_the_figure_is_a_png_with_the_summary_as_text():
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext concurrency_lab"),
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell(TWO_THREADS),
+        nbformat.v4.new_code_cell("print(_timeline.summary())"),
+        nbformat.v4.new_code_cell(TWO_THREADS + "raise RuntimeError('stop here')\n"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    figure = [o for o in nb.cells[2].outputs if o.output_type == "display_data"]
+    assert len(figure) == 1 and "image/png" in figure[0].data
+    summary = nb.cells[3].outputs[0].text.strip()
+    assert summary.startswith("2 threads used ")
+    assert figure[0].data["text/plain"] == summary
+    assert figure[0].metadata["image/png"]["alt"] == summary
+    kinds = [o.output_type for o in nb.cells[4].outputs]
+    assert kinds == ["display_data", "error"]
+    assert nb.cells[4].outputs[1].ename == "RuntimeError"
