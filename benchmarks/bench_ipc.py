@@ -1,6 +1,6 @@
 """How close does each IPC method get to an in-process memory copy?
 
-Each round calls `cl.measure_ipc`, which times every method and, for each message size just
+Each round calls `cl.ipc.measure_ipc`, which times every method and, for each message size just
 before them, one plain in-process copy of the same bytes (`memcpy`, the physical limit). So
 every ratio printed here compares two numbers measured side by side in the same run; the
 median over a few rounds is reported, because the machine's speed drifts.
@@ -38,7 +38,7 @@ def main() -> None:
     memcpy_gbps: list[float] = []
     res = None
     for _ in range(args.rounds):
-        res = cl.measure_ipc(
+        res = cl.ipc.measure_ipc(
             METHODS,
             [SMALL, BIG],
             start_method=args.start_method,

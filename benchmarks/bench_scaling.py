@@ -51,7 +51,7 @@ def main() -> None:
     method = cl.get_context(args.start_method).get_start_method()
     work = cl.calibrate(cl.cpu_bound, args.work_s)
     c_work = cl.calibrate(cl.gil_releasing, args.work_s)
-    chunks = cl.split_work(work, cores)
+    chunks = cl.scaling.split_work(work, cores)
     print(f"usable cores: {cores}; start method: {method}; {args.rounds} rounds")
     print(f"cpu_bound: {work} units (~{args.work_s:g} s serial); gil_releasing: {c_work} units\n")
 
@@ -63,7 +63,7 @@ def main() -> None:
     ):
         _plain_pool_s(plain, chunks)  # warm: start the processes
         for _ in range(args.rounds):
-            r = cl.measure_scaling(
+            r = cl.scaling.measure_scaling(
                 cl.cpu_bound,
                 n_workers=(cores,),
                 total_work=work,
@@ -79,7 +79,7 @@ def main() -> None:
                 base = _thread_s(serial, work)
                 plain_speedups.append(base / _plain_pool_s(plain, chunks))
             overhead.append(med(plain_speedups) / r.speedup("process", cores))
-            c = cl.measure_scaling(
+            c = cl.scaling.measure_scaling(
                 cl.gil_releasing, kinds=("thread",), n_workers=(2,), total_work=c_work, repeats=3
             )
             c_thr.append(c.speedup("thread", 2))
@@ -110,8 +110,8 @@ def main() -> None:
     scaling.scaling_experiment(workload="cpu", max_workers=max(2, cores), size_s=0.03)
     sweep_s = time.perf_counter() - start
     start = time.perf_counter()
-    cl.trace_handoff(2, duration_s=0.05)
-    cl.measure_switch_interval((0.005,), work_units=cl.calibrate(cl.cpu_bound, 0.1))
+    cl.gil.trace_handoff(2, duration_s=0.05)
+    cl.gil.measure_switch_interval((0.005,), work_units=cl.calibrate(cl.cpu_bound, 0.1))
     gil_s = time.perf_counter() - start
     print(
         f"\nexplorer updates at default size: scaling {sweep_s:.2f} s, GIL {gil_s:.2f} s "

@@ -26,7 +26,7 @@ def lab_start_join(kind: str, method: str | None) -> float:
 
 
 def main() -> None:
-    bare = cl.measure_startup(repeats=REPEATS)
+    bare = cl.threads_and_processes.measure_startup(repeats=REPEATS)
     thread = bare.medians_s[0]
     header = f"{'configuration':24} {'bare':>10} {'x thread':>9}"
     print(f"{header} {'lab start_join':>15} {'lab/bare':>9}")

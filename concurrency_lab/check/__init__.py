@@ -1,72 +1,42 @@
-"""Self-checks for the exercises: each replies with a specific hint, never just "wrong".
+"""Self-checks for the exercises: ``cl.check.<lesson>.<exercise>(answer)``.
 
-Every check returns a :class:`Feedback` (``ok`` plus a message) and shows it nicely
-in a notebook. Solutions live apart, in ``notebooks/solutions/``.
+Each check runs the learner's answer and replies with a :class:`Feedback`: ``ok`` and a
+specific message. The checks of lesson ``NN-name.ipynb`` live beside its other tools, in
+``concurrency_lab/<lesson>/checks.py``; ``cl.check.gil`` is that module. Solutions live apart,
+in ``notebooks/solutions/``.
 """
 
 from __future__ import annotations
 
-from ._base import Feedback
+import importlib
+from types import ModuleType
 
-# --- foundation (issue 2)
+from ..core.feedback import Feedback
+
 __all__ = ["Feedback"]
-# --- 01 threads and processes (issue 2): add imports and names below
-from .threads import check_cube_in_spawn, check_fastest_to_start, check_start_then_join
 
-__all__ += ["check_cube_in_spawn", "check_fastest_to_start", "check_start_then_join"]
-# --- 02/03 GIL and scaling (issue 3): add imports and names below
-from .scaling import (  # noqa: E402
-    check_amdahl,
-    check_efficiency,
-    check_faster_config,
-    check_restores_switch_interval,
-    check_split_work,
-    check_threads_scale,
+_LESSONS_WITH_CHECKS = (
+    "threads_and_processes",
+    "gil",
+    "scaling",
+    "races",
+    "deadlocks",
+    "ipc",
+    "choosing",
+    "problems",
 )
 
-__all__ += [
-    "check_amdahl",
-    "check_efficiency",
-    "check_faster_config",
-    "check_restores_switch_interval",
-    "check_split_work",
-    "check_threads_scale",
-]
-# --- 04 races (issue 4): add imports and names below
-from .races import (  # noqa: E402
-    bounded_buffer_is_correct,
-    counter_is_correct,
-    counter_program_is_correct,
-)
 
-__all__ += ["bounded_buffer_is_correct", "counter_is_correct", "counter_program_is_correct"]
-# --- 05 deadlocks (issue 5): add imports and names below
-from .deadlocks import (  # noqa: E402
-    collect_is_safe,
-    strategy_feeds_everyone,
-    transfer_is_deadlock_free,
-)
+def __getattr__(name: str) -> ModuleType:
+    if name in _LESSONS_WITH_CHECKS:
+        module = importlib.import_module(f"concurrency_lab.{name}.checks")
+        globals()[name] = module
+        return module
+    raise AttributeError(
+        f"cl.check has no {name!r}: the checks are grouped by lesson, "
+        f"e.g. cl.check.{_LESSONS_WITH_CHECKS[0]} ({', '.join(_LESSONS_WITH_CHECKS)})."
+    )
 
-__all__ += ["collect_is_safe", "strategy_feeds_everyone", "transfer_is_deadlock_free"]
-# --- 06 IPC (issue 6): add imports and names below
-from .ipc import check_fastest_small, check_queue_workers, check_shared_memory_freed  # noqa: E402
 
-__all__ += ["check_fastest_small", "check_queue_workers", "check_shared_memory_freed"]
-# --- 07/08 choosing, problems (issue 7): add imports and names below
-from .problems import (  # noqa: E402
-    best_model,
-    drains_before_join,
-    fetches_concurrently,
-    reports_thread_exception,
-    runs_on_any_executor,
-    stops_whole_tree,
-)
-
-__all__ += [
-    "best_model",
-    "drains_before_join",
-    "fetches_concurrently",
-    "reports_thread_exception",
-    "runs_on_any_executor",
-    "stops_whole_tree",
-]
+def __dir__() -> list[str]:
+    return sorted([*__all__, *_LESSONS_WITH_CHECKS])

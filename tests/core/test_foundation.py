@@ -1,0 +1,307 @@
+"""Workloads, tracing, the environment check, plots, the timeline explorer and the cell magic."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import concurrency_lab as cl
+from concurrency_lab.core import tracing
+from concurrency_lab.core import workloads as wl
+
+# --------------------------------------------------------------------------- import hygiene
+
+
+def test_import_is_light_and_changes_no_global_state():
+    code = (
+        "import sys, multiprocessing as mp\n"
+        "import concurrency_lab as cl\n"
+        "heavy = [m for m in ('matplotlib', 'ipywidgets', 'IPython', 'numpy', 'psutil', 'tqdm')"
+        " if m in sys.modules]\n"
+        "print('heavy', heavy)\n"
+        "print('method', mp.get_start_method(allow_none=True))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "heavy []" in out.stdout
+    assert "method None" in out.stdout
+
+
+def test_lazy_names_resolve_and_unknown_names_fail_clearly():
+    assert callable(cl.plot_timeline) and callable(cl.timeline_explorer)
+    assert cl.check.Feedback is not None
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        cl.nonsense  # noqa: B018
+    assert "plot_timeline" in dir(cl)
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def test_cpu_bound_is_deterministic_and_scales_with_units():
+    assert cl.cpu_bound(0) == 0
+    assert cl.cpu_bound(3) == cl.cpu_bound(3) != cl.cpu_bound(2)
+    with pytest.raises(TypeError, match=r"'units' must be a whole number of work units \(got 1.5"):
+        cl.cpu_bound(1.5)
+    with pytest.raises(ValueError, match=r"'units' must be >= 0 \(got -1\)"):
+        cl.cpu_bound(-1)
+
+
+def test_io_bound_waits_and_round_trips():
+    took = cl.io_bound(0.02, round_trips=3)
+    assert took >= 0.02
+    with pytest.raises(ValueError, match="'wait_s' must be a number of seconds >= 0"):
+        cl.io_bound(-1)
+
+
+def test_gil_releasing_algorithms_are_deterministic():
+    assert cl.gil_releasing(2) == cl.gil_releasing(2) != cl.gil_releasing(1)
+    assert cl.gil_releasing(1, algorithm="zlib") == cl.gil_releasing(1, algorithm="zlib")
+    with pytest.raises(ValueError, match="'algorithm' must be 'sha256' or 'zlib'"):
+        cl.gil_releasing(1, algorithm="md5")
+
+
+def test_calibrate_sizes_to_target_roughly():
+    units = cl.calibrate(cl.cpu_bound, 0.05)
+    assert units >= 1
+    with pytest.raises(ValueError, match="io_bound is already sized in seconds"):
+        cl.calibrate(cl.io_bound, 0.1)
+    with pytest.raises(ValueError, match="'target_s' must be a positive number of seconds"):
+        cl.calibrate(cl.cpu_bound, 0)
+
+
+def test_faulty_workers_fail_as_documented():
+    with pytest.raises(RuntimeError, match="oops"):
+        wl.raise_error("oops")
+    pid, name = cl.whoami()
+    assert pid == os.getpid() and name == threading.current_thread().name
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+def test_recorder_records_in_order_with_cached_identity():
+    rec = tracing.Recorder("w")
+    with rec.span("a"):
+        pass
+    rec.record("b", 5, 9)
+    spans = rec.spans()
+    assert [s.label for s in spans] == ["a", "b"]
+    assert spans[0].start_ns <= spans[0].end_ns
+    assert spans[1].duration_s == 4e-9
+    assert {s.pid for s in spans} == {os.getpid()}
+    assert {s.worker for s in spans} == {"w"}
+
+
+def test_default_recorder_collects_from_several_threads():
+    tracing.collect()
+
+    def work(tag):
+        with cl.span(tag):
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=work, args=(f"t{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cl.record_span("manual", 1, 2)
+    got = tracing.collect()
+    assert sorted(s.label for s in got) == ["manual", "t0", "t1", "t2"]
+    assert len({s.thread_id for s in got}) >= 3
+    assert tracing.collect() == []
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_check_environment_reports_this_machine():
+    report = cl.check_environment()
+    assert report.usable_cores == cl.usable_cores()
+    assert report.start_methods == cl.available_start_methods()
+    assert set(report.smoke_s) == {"thread"} | {f"process ({m})" for m in report.start_methods}
+    assert all(v is not None and v > 0 for v in report.smoke_s.values())
+    assert report.ok, report.problems
+    assert "Ready" in str(report) and "<table>" in report._repr_html_()
+
+
+def test_check_environment_reports_missing_package_with_fix(monkeypatch):
+    import importlib.metadata as md
+
+    real = md.version
+
+    def fake(name):
+        if name == "ipywidgets":
+            raise md.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(md, "version", fake)
+    report = cl.check_environment(smoke=False)
+    assert not report.ok
+    assert report.problems == (
+        "ipywidgets is not installed: run pip install -e '.[lab]' in the course folder.",
+    )
+    assert "MISSING" in str(report)
+
+
+# --------------------------------------------------------------------------- plots and widgets
+
+
+def test_plot_timeline_draws_one_row_per_worker():
+    run = cl.run_tasks(cl.cpu_bound, [1] * 6, kind="thread", n_workers=3)
+    fig = cl.plot_timeline(run)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(run.workers)
+    bars = sum(len(c.get_paths()) for c in ax.collections)
+    assert bars == len(run.spans)
+
+
+def test_plot_timeline_accepts_span_lists_and_an_axes():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    spans = [tracing.Span("a", 1, 1, "x", 0, 10), tracing.Span("b", 2, 1, "y", 5, 20)]
+    assert cl.plot_timeline(spans, ax=ax) is fig
+    plt.close(fig)
+
+
+def test_plot_startup_and_memory():
+    res = cl.threads_and_processes.StartupResult(
+        labels=("thread", "process (fork)"), samples_s=((1e-4,), (3e-3,))
+    )
+    fig = cl.threads_and_processes.plot_startup(res)
+    assert len(fig.axes[0].patches) == 2
+    demo = cl.threads_and_processes.MemoryDemo("thread", None, 2, 0, (1, 2), 2)
+    fig = cl.threads_and_processes.plot_memory([demo])
+    assert [p.get_height() for p in fig.axes[0].patches] == [2, 2]
+
+
+def test_timeline_explorer_runs_on_click():
+    box = cl.timeline_explorer(n_workers=2)
+    workers, kind = box.children[0].children
+    method, work, button = box.children[1].children
+    status, out = box.children[2], box.children[3]
+    workers.value = 3
+    work.value = "io"
+    kind.value = "process"
+    assert method.disabled is False
+    button.click()
+    assert "3 process(s) finished" in status.value
+    assert len(out.outputs) == 1
+    kind.value = "thread"
+    assert method.disabled is True
+
+
+def test_timeline_explorer_shows_errors_in_its_output(monkeypatch):
+    from concurrency_lab.view import timeline_explorer as timeline
+
+    def broken(**kwargs):
+        raise ValueError("'n_workers' must be >= 1 (got 0).")
+
+    monkeypatch.setattr(timeline, "run_timeline_experiment", broken)
+    box = cl.timeline_explorer()
+    box.children[1].children[2].click()
+    out = box.children[3]
+    assert out.outputs[0]["name"] == "stderr"
+    assert "ValueError: 'n_workers' must be >= 1" in out.outputs[0]["text"]
+
+
+def test_run_timeline_experiment_rejects_unknown_workload():
+    from concurrency_lab.view.timeline_explorer import run_timeline_experiment
+
+    with pytest.raises(ValueError, match="'workload' must be 'cpu', 'io' or 'c'"):
+        run_timeline_experiment(workload="gpu")
+
+
+# --------------------------------------------------------------------------- magic
+
+
+def test_worker_module_magic_makes_a_spawnable_function(tmp_path, monkeypatch):
+    from concurrency_lab.view.magics import register
+
+    class FakeShell:  # the two things the magic uses of an IPython shell
+        def __init__(self):
+            self.user_ns, self.magics = {}, {}
+
+        def register_magic_function(self, fn, magic_kind, magic_name):
+            self.magics[(magic_kind, magic_name)] = fn
+
+    monkeypatch.chdir(tmp_path)
+    ip = FakeShell()
+    register(ip)
+    ip.magics[("cell", "worker_module")]("lab_test_tasks", "def triple(x):\n    return 3 * x\n")
+    mod = ip.user_ns["lab_test_tasks"]
+    assert (tmp_path / "lab_test_tasks.py").exists()
+    run = cl.start_join(mod.triple, 1, kind="process", start_method="spawn", args=(5,))
+    assert run.results == (15,)
+    sys.modules.pop("lab_test_tasks", None)
+    sys.path.remove(str(tmp_path))
+
+
+def test_worker_module_rejects_bad_names(tmp_path):
+    from concurrency_lab.view.magics import write_worker_module
+
+    with pytest.raises(ValueError, match="'class' is not a valid module name"):
+        write_worker_module("class", "", directory=tmp_path)
+    with pytest.raises(ValueError, match="'os' is already the name of an imported module"):
+        write_worker_module("os", "", directory=tmp_path)
+
+
+# --------------------------------------------------------------------------- self-checks
+
+
+def test_check_start_then_join_accepts_right_and_explains_wrong():
+    def right(task):
+        ts = [threading.Thread(target=task) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    def serial(task):
+        for _ in range(2):
+            t = threading.Thread(target=task)
+            t.start()
+            t.join()
+
+    assert cl.check.threads_and_processes.check_start_then_join(right).ok
+    fb = cl.check.threads_and_processes.check_start_then_join(serial)
+    assert not fb.ok and "Start BOTH threads first" in fb.message
+    fb = cl.check.threads_and_processes.check_start_then_join(lambda task: None)
+    assert not fb.ok and "The task never ran" in fb.message
+
+
+def test_check_fastest_to_start_uses_the_measurement():
+    res = cl.threads_and_processes.StartupResult(("thread", "process (spawn)"), ((1e-4,), (1e-1,)))
+    assert cl.check.threads_and_processes.check_fastest_to_start(
+        ["thread", "process (spawn)"], res
+    ).ok
+    fb = cl.check.threads_and_processes.check_fastest_to_start(["process (spawn)", "thread"], res)
+    assert not fb.ok and "position 1" in fb.message
+    assert "missing" in cl.check.threads_and_processes.check_fastest_to_start([], res).message
+
+
+def test_check_cube_in_spawn():
+    fb = cl.check.threads_and_processes.check_cube_in_spawn(abs)
+    assert not fb.ok and "expected 27 and -8" in fb.message
+    fb = cl.check.threads_and_processes.check_cube_in_spawn(wl.raise_error)
+    assert not fb.ok and "failed there" in fb.message
+    fb = cl.check.threads_and_processes.check_cube_in_spawn(lambda x: x**3)
+    assert not fb.ok and "cannot be pickled" in fb.message
+    assert cl.check.threads_and_processes.check_cube_in_spawn(
+        _cube
+    ).ok  # this test module is importable by children
+
+
+def _cube(x):
+    return x**3
+
+
+def test_run_tasks_progress_bar_leaves_no_thread():
+    run = cl.run_tasks(cl.noop, [()] * 3, progress=True)
+    assert len(run.results) == 3
