@@ -520,12 +520,16 @@ def gather() -> MachineFacts:
             spawn_error = f"cannot run the kernel's Python ({python}): {exc}"
     try:
         process_s, process_error = start_one_process()
-    finally:
-        kernel = (
-            finish_kernel_probe(proc, python, source, timeout_s=KERNEL_TIMEOUT_S)
-            if proc is not None
-            else KernelProbe(python, source, failure=spawn_error)
-        )
+    except BaseException:  # e.g. Ctrl+C: do not leave the probe running
+        if proc is not None:
+            proc.kill()
+            proc.communicate()
+        raise
+    kernel = (
+        finish_kernel_probe(proc, python, source, timeout_s=KERNEL_TIMEOUT_S)
+        if proc is not None
+        else KernelProbe(python, source, failure=spawn_error)
+    )
     missing = {name for name, version in env.packages.items() if version is None}
     version_problems = tuple(
         p for p in env.problems if not any(p.startswith(f"{name} ") for name in missing)

@@ -114,6 +114,8 @@ def kernel_python() -> tuple[str, str, str]:
         from jupyter_client.kernelspec import KernelSpecManager
     except ImportError:
         return sys.executable, "this Python (jupyter_client is not installed)", ""
+    except Exception as exc:  # installed but broken
+        return "", "", f"jupyter_client does not load ({type(exc).__name__}: {exc})"
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     except Exception as exc:
@@ -210,7 +212,7 @@ def widget_extension() -> tuple[ExtensionState, str]:
 
         data_dirs = jupyter_path("labextensions")
         config_dirs = jupyter_config_path()
-    except ImportError:
+    except Exception:  # not installed, or broken: look where a plain install puts it
         data_dirs = [str(Path(sys.prefix) / "share" / "jupyter" / "labextensions")]
         config_dirs = []
     for config in config_dirs:

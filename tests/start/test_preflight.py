@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -371,6 +372,45 @@ def test_a_user_kernel_on_python_39_cannot_import_the_course(monkeypatch, tmp_pa
     report = decide(facts(kernel=probe, course_folder=REPO, lab_folder=REPO / "concurrency_lab"))
     assert report.line.startswith("NOT READY: kernel's Python too old (fix: make the 'python3'")
     assert f"{sys.executable} -m ipykernel install --user" in report.line
+
+
+def test_without_jupyter_client_the_kernel_is_this_python(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jupyter_client.kernelspec", None)  # import fails
+    python, source, error = probes.kernel_python()
+    assert (python, error) == (sys.executable, "")
+    assert "jupyter_client is not installed" in source
+
+
+def test_a_broken_jupyter_client_is_reported(monkeypatch):
+    broken = types.ModuleType("jupyter_client.kernelspec")
+
+    def fail(name):
+        raise RuntimeError("traitlets too old")
+
+    broken.__getattr__ = fail
+    monkeypatch.setitem(sys.modules, "jupyter_client.kernelspec", broken)
+    assert probes.kernel_python() == (
+        "",
+        "",
+        "jupyter_client does not load (RuntimeError: traitlets too old)",
+    )
+
+
+def test_ctrl_c_during_the_check_stops_the_kernel_probe_at_once(monkeypatch, tmp_path):
+    slow = tmp_path / "tqdm"  # the kernel's imports take a minute: a slow antivirus, say
+    slow.mkdir()
+    (slow / "__init__.py").write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(preflight, "start_one_process", interrupted)
+    began = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        preflight.gather()
+    assert time.perf_counter() - began < 10  # it did not wait for the probe
+    # and no_leftovers (tests/conftest.py) fails the test if the probe still runs
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
