@@ -43,6 +43,8 @@ if [ "$1" = "-c" ]; then
   exec "{real}" -c '
 import sys, sysconfig
 sys.version_info = ({major}, {minor}, 0, "final", 0)
+if {crlf}:
+    sys.stdout.reconfigure(newline="\\r\\n")  # as a Windows Python writes to a pipe
 real = sysconfig.get_config_var
 sysconfig.get_config_var = lambda name: {ft} if name == "Py_GIL_DISABLED" else real(name)
 code = sys.argv[1]
@@ -96,6 +98,7 @@ class Sandbox:
                 major=major,
                 minor=minor,
                 ft=int(free_threaded),
+                crlf=windows,
                 bindir="Scripts" if windows else "bin",
                 exe="python.exe" if windows else "python",
             ),
@@ -334,6 +337,13 @@ def test_git_bash_uses_the_windows_venv_layout(sandbox):
         "python -m venv .venv",
         ".venv/Scripts/python.exe -m concurrency_lab lab",
     ]
+    assert "with python (Python 3.12)" in done.stdout  # no CR from the CR LF line end
+    # Again with PYTHON set: the venv's version (CR LF too) matches, so it is kept.
+    sandbox.log.write_text("", encoding="utf-8")
+    done = sandbox.run("lab", PYTHON="python", COURSE_SKIP_INSTALL="1")
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stdout + done.stderr
+    assert not any("-m venv" in c for c in sandbox.commands())
 
 
 def test_test_job_passes_pytest_options_and_reports_missing_tools(sandbox):
