@@ -44,9 +44,9 @@ Introduced in ``02-the-gil.ipynb``.
 from __future__ import annotations
 
 import functools
+import marshal
 import multiprocessing
 import os
-import pickle
 import select
 import subprocess
 import sys
@@ -404,7 +404,10 @@ class _Sampler:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # Its own session / process group: Ctrl-C in a terminal reaches only the watched
+            # program, which then stops the sampler itself.
             start_new_session=os.name == "posix",
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
 
     def wait_ready(self, timeout_s: float) -> bool:
@@ -425,7 +428,7 @@ class _Sampler:
         if not head.startswith(b"data "):
             detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             return None, f"the sampler stopped without samples ({detail[0]})"
-        return pickle.loads(blob[: int(head.split()[1])]), ""
+        return marshal.loads(blob[: int(head.split()[1])]), ""
 
     def kill(self) -> None:
         if self.proc.poll() is None:

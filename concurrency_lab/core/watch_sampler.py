@@ -27,22 +27,20 @@ Readers:
 
 Protocol: after its first full scan it writes ``ready <ns>`` to stdout. Any line or end of
 file on stdin means stop: it takes one last sample, writes ``data <n>`` and ``n`` bytes of
-pickled samples (plain ints, bytes and lists), and exits. It also stops if its parent dies.
+samples in :mod:`marshal` format (plain ints, bytes, lists and dicts: nothing to import,
+nothing but data), and exits. It also stops if its parent dies.
 
 Introduced in ``02-the-gil.ipynb`` (through ``cl.watch()`` and ``%%timeline``).
 """
 
 from __future__ import annotations
 
+import marshal
 import os
-import pickle
 import select
-import signal
 import sys
-import threading
 import time
 from array import array
-from typing import Any
 
 FORMAT = 2
 # How often (in polls) to check that the parent is still alive.
@@ -52,6 +50,8 @@ _PARENT_CHECK_EVERY = 64
 _SCAN_EVERY_S = 0.02
 # Read a new process's command line again after this many polls (after its exec).
 _RENAME_AFTER_POLLS = 5
+# Look for new threads and processes, and for exits, about this often (seconds).
+_SLOW_EVERY_S = 0.004
 
 
 class ProcReader:
@@ -63,6 +63,9 @@ class ProcReader:
         self.root = root
         self.exclude = exclude
         self.max_read_ns = int(interval_s * 1e9) // 4
+        # Discovery and exit checks cost more than a sample: do them every ~4 ms. A thread
+        # that lives less than that is still named and timed by the watcher's own hook.
+        self.slow_every = max(1, round(_SLOW_EVERY_S / interval_s))
         self.k = 0
         # Tasks: one row per thread ever seen. Parallel lists keep the hot loop cheap.
         self.task_key: list[tuple[int, int]] = []
@@ -71,13 +74,12 @@ class ProcReader:
         self.task_ended: list[bool] = []
         # Flat (poll, ns on CPU, times switched in) triples, only when something changed.
         self.task_changes: list[array] = []
-        self.task_value: list[Any] = []
-        self.task_runs: list[Any] = []
+        self.task_value: list[object] = []  # the last line read, as bytes
         self.live: list[tuple[int, int]] = []  # (row, fd) of threads still readable
         self.child_fds: dict[tuple[int, int], int] = {}
         self.known_tasks: set[tuple[int, int]] = set()
         # Processes: pid -> row dict.
-        self.procs: dict[int, dict[str, Any]] = {}
+        self.procs: dict[int, dict[str, object]] = {}
         self.live_procs: list[int] = []
         self.unnamed: list[int] = []  # processes whose names we read again soon
         self.use_children_files = os.path.exists(f"/proc/{root}/task/{root}/children")
@@ -159,7 +161,6 @@ class ProcReader:
             self.task_ended.append(False)
             self.task_changes.append(array("q"))
             self.task_value.append(b"")
-            self.task_runs.append(b"")
             self.live.append((row, fd))
             if tid == pid:
                 proc["leader_row"] = row
@@ -224,39 +225,43 @@ class ProcReader:
         interval (the OS took the CPU away from us in the middle), the values are not
         stored: they would belong to no single moment, and would show as a false spike.
         """
+        pread = os.pread
+        live = self.live
         before = time.perf_counter_ns()
-        readings = []
-        for row, fd in self.live:
-            try:
-                data = os.pread(fd, 64, 0)
-            except OSError:
-                data = b""
-            readings.append((row, fd, data))
+        try:
+            datas = [pread(fd, 64, 0) for _, fd in live]
+        except OSError:  # a thread has gone: read one by one
+            datas = []
+            for _, fd in live:
+                try:
+                    datas.append(pread(fd, 64, 0))
+                except OSError:
+                    datas.append(b"")
         after = time.perf_counter_ns()
         commit = force or after - before <= self.max_read_ns
+        if not commit and all(datas):
+            return None
         k = self.k
         values = self.task_value
-        run_counts = self.task_runs
         changes = self.task_changes
         last = self.task_last
-        still = []
-        for row, fd, data in readings:
+        gone = False
+        for (row, fd), data in zip(live, datas):
             if not data:
+                gone = True
                 os.close(fd)
                 self.task_ended[row] = True
-                continue
-            still.append((row, fd))
-            if commit:
-                ns, _, runs = data.split(None, 3)[:3]
-                if ns != values[row] or runs != run_counts[row]:
-                    values[row] = ns
-                    run_counts[row] = runs
+            elif commit:
+                if data != values[row]:  # the whole line: ns on CPU, wait, switch-ins
+                    values[row] = data
+                    ns, _, runs = data.split(None, 3)[:3]
                     ch = changes[row]
                     ch.append(k)
                     ch.append(int(ns))
                     ch.append(int(runs))
                 last[row] = k
-        self.live = still
+        if gone:
+            self.live = [pair for pair, data in zip(live, datas) if data]
         return (before + after) // 2 if commit else None
 
     def check_exits(self) -> None:
@@ -288,14 +293,20 @@ class ProcReader:
                 proc["stat_fd"] = -1
 
     def poll(self, *, first: bool = False, force: bool = False) -> int | None:
-        """Find new threads and processes, then sample; return the sample time (or None)."""
-        self.discover(existed=first)
+        """Sample; every few polls also look for new threads, processes and exits.
+
+        Returns the sample's time, or None if it was dropped.
+        """
+        slow = first or force or self.k % self.slow_every == 0
+        if slow:
+            self.discover(existed=first)
         when = self.sample(force=first or force)
         if when is None:
             return None
-        self.check_exits()
-        if self.unnamed:
-            self.refresh_names()
+        if slow:
+            self.check_exits()
+            if self.unnamed:
+                self.refresh_names()
         self.k += 1
         return when
 
@@ -308,7 +319,7 @@ class ProcReader:
             if proc["stat_fd"] >= 0:
                 os.close(proc["stat_fd"])
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> dict[str, object]:
         for pid in self.live_procs:  # the latest names (after any exec) of those still alive
             cmdline, comm = self.read_names(pid)
             if cmdline:
@@ -354,7 +365,7 @@ class PsutilReader(ProcReader):
         import psutil  # only this reader needs it
 
         self.psutil = psutil
-        self.handles: dict[int, Any] = {}
+        self.handles: dict[int, object] = {}
         super().__init__(root, exclude, interval_s)
 
     def add_process(self, pid: int, *, parent: int, parent_tid: int, existed: bool) -> None:
@@ -387,7 +398,6 @@ class PsutilReader(ProcReader):
         self.task_ended.append(False)
         self.task_changes.append(array("q"))
         self.task_value.append(-1)
-        self.task_runs.append(0)
         self.live.append((len(self.task_key) - 1, pid))
 
     def read_names(self, pid: int) -> tuple[bytes, bytes]:
@@ -445,8 +455,10 @@ class _StopSignal:
 
     def __init__(self) -> None:
         self.fd = sys.stdin.fileno()
-        self.event: threading.Event | None = None
+        self.event: object = None  # a threading.Event on Windows
         if sys.platform == "win32":  # select() works only on sockets there
+            import threading
+
             self.event = threading.Event()
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -515,7 +527,7 @@ def run(root: int, parent: int, interval_s: float, reader_kind: str) -> int:
         **reader.result(),
     }
     reader.close()
-    blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = marshal.dumps(payload)
     try:
         _write(f"data {len(blob)}\n".encode() + blob)
     except (BrokenPipeError, OSError):  # the parent stopped listening
@@ -524,17 +536,24 @@ def run(root: int, parent: int, interval_s: float, reader_kind: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    import argparse
+    """``--root PID --parent PID --interval SECONDS [--reader proc|psutil]``.
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--root", type=int, required=True)
-    parser.add_argument("--parent", type=int, required=True)
-    parser.add_argument("--interval", type=float, required=True)
-    parser.add_argument("--reader", choices=("proc", "psutil"), default="proc")
-    args = parser.parse_args(argv)
-    # Ctrl-C belongs to the watched program; the watcher stops this process itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return run(args.root, args.parent, args.interval, args.reader)
+    Parsed by hand: ``argparse`` alone would add milliseconds to every watch's start.
+    """
+    options = dict(zip(argv[::2], argv[1::2]))
+    try:
+        root, parent = int(options["--root"]), int(options["--parent"])
+        interval = float(options["--interval"])
+        reader = options.get("--reader", "proc")
+    except (KeyError, ValueError):
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    if reader not in ("proc", "psutil") or len(argv) % 2:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    # Ctrl-C is not ours: the watcher starts us in a session (POSIX) or process group
+    # (Windows) of our own, so the terminal's interrupt reaches only the watched program.
+    return run(root, parent, interval, reader)
 
 
 if __name__ == "__main__":
