@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["JOBS", "Step", "build_steps", "lab_command", "main", "run_steps"]
 
@@ -48,7 +49,7 @@ def _course_root() -> Path:
     return root
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     print(message, file=sys.stderr)
     raise SystemExit(code)
 
