@@ -27,6 +27,7 @@ CONDA_NAMES = {
     "matplotlib": ["matplotlib-base"],
     "playwright": ["playwright-python"],
     "dask[distributed]": ["dask-core", "distributed"],
+    "nbconvert": ["nbconvert-core"],  # without pandoc
 }
 TEST_TOOLS = {"pytest", "pytest-timeout", "nbval", "nbstripout", "ruff", "playwright-python"}
 
