@@ -37,7 +37,7 @@ REQUIRE_BROWSER_ENV = "CONCURRENCY_LAB_REQUIRE_BROWSER"
 
 def _course_root() -> Path:
     """The course folder (the checkout holding ``notebooks/``), or exit with what to do."""
-    from .start.preflight import course_root
+    from .core.install import course_root
 
     root = course_root()
     if root is None:
@@ -110,7 +110,7 @@ def job_lab(args: Sequence[str]) -> int:
 
     root = _course_root()
     if importlib.util.find_spec("jupyterlab") is None:
-        from .start.preflight import install_hint
+        from .core.install import install_hint
 
         _fail(
             f"JupyterLab is not installed in this Python ({sys.executable}). Run:\n  "

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..core.install import course_root, install_hint
 from .probes import (
     KERNEL_MODULES,
     KERNEL_TIMEOUT_S,
@@ -77,58 +78,9 @@ Status = Literal["ok", "warn", "fail"]
 Verdict = Literal["READY", "LIMITED", "NOT READY"]
 
 
-# ------------------------------------------------------------------------ the course folder
-
-
-def course_root() -> Path | None:
-    """The course folder (the checkout with ``notebooks/`` and ``pyproject.toml``), if found.
-
-    It is the current folder when that is a course folder (on a hub, a learner's own copy of
-    a course installed once for everybody), else the folder that holds this package when the
-    course is installed in editable mode (``pip install -e``).
-
-    >>> root = course_root()
-    >>> root is None or (root / "notebooks").is_dir()
-    True
-    """
-    package_parent = Path(__file__).resolve().parents[2]
-    for candidate in (Path.cwd(), package_parent):
-        if (
-            (candidate / "notebooks").is_dir()
-            and (candidate / "pyproject.toml").is_file()
-            and (candidate / "concurrency_lab").is_dir()
-        ):
-            return candidate.resolve()
-    return None
-
-
-def install_hint(extra: str = "lab", *, notebook: bool = False, root: Path | None = None) -> str:
-    """The command that installs the course with ``extra`` from the local course folder.
-
-    The course is not on PyPI, and another project could take its name there, so a hint must
-    never ask pip for the project *name*: it names the folder. Double quotes work in bash, zsh,
-    cmd and PowerShell.
-
-    Args:
-        extra: the optional dependencies to add: ``"lab"``, ``"dask"`` or ``"test"``.
-        notebook: the hint is for a notebook cell: ``%pip`` installs into the kernel's Python.
-        root: the course folder (default: :func:`course_root`, else a placeholder).
-
-    Returns:
-        One command, e.g. ``/home/ana/course/.venv/bin/python -m pip install -e
-        "/home/ana/course[lab]"``.
-
-    >>> install_hint("dask", notebook=True, root=Path("course"))
-    '%pip install -e "course[dask]"'
-    """
-    folder = root or course_root()
-    target = f'"{folder}[{extra}]"' if folder else f'"<course folder>[{extra}]"'
-    if notebook:
-        return f"%pip install -e {target}"
-    # This interpreter's full path says which Python to install into; a path with spaces
-    # would need quoting that differs between shells, so then plain `python` is named.
-    python = sys.executable if sys.executable and " " not in sys.executable else "python"
-    return f"{python} -m pip install -e {target}"
+# ------------------------------------------------------- the course folder and install hints
+# course_root() and install_hint() live in core.install (also used by the library's own hints);
+# they are re-exported here because the check reports with them.
 
 
 def python_install_hint(system: str) -> str:

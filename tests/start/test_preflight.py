@@ -485,7 +485,9 @@ def test_install_hint_names_the_local_folder_in_double_quotes():
 
 
 def test_install_hint_without_a_course_folder_and_with_spaces(monkeypatch):
-    monkeypatch.setattr(preflight, "course_root", lambda: None)
+    from concurrency_lab.core import install
+
+    monkeypatch.setattr(install, "course_root", lambda: None)
     monkeypatch.setattr(sys, "executable", r"C:\Program Files\Python312\python.exe")
     assert preflight.install_hint("lab") == 'python -m pip install -e "<course folder>[lab]"'
 
@@ -512,7 +514,6 @@ def test_course_root_prefers_a_course_folder_in_the_current_folder(monkeypatch, 
 PYPI_NAME = re.compile(r"pip install\s+(-U\s+)?['\"]?concurrency_lab\[")
 SINGLE_QUOTED = re.compile(r"pip install\s+(-e\s+)?'[^']*\[")
 UNFIXED = {
-    "concurrency_lab/core/progress.py",
     "concurrency_lab/choosing/models.py",
     "concurrency_lab/start/environment.py",
     "notebooks/07-choosing-a-model.ipynb",
