@@ -249,7 +249,7 @@ def task_main(
         activate(None)
     rec.record(_run_label(workload), start, end)
     ident = (os.getpid(), threading.get_ident())
-    if status == "done":
+    if status == "done" and capture:  # a process must send it back; a thread shares it
         try:
             pickle.dumps(payload)
         except Exception as exc:

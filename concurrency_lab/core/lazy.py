@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .install import missing_extra
+
 __all__ = ["lazy_names"]
 
 
@@ -45,7 +47,11 @@ def lazy_names(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        try:
+            value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        except ModuleNotFoundError as exc:  # an optional part (matplotlib, ipywidgets, ...)
+            raise missing_extra(exc, f"{package.replace('concurrency_lab', 'cl')}.{name}") from None
+
         setattr(sys.modules[package], name, value)
         return value
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .install import missing_extra
+
 __all__ = ["progress_bar"]
 
 
@@ -15,7 +17,7 @@ def progress_bar(total: int, desc: str = "measuring") -> Any:
     """
     try:
         from tqdm.auto import tqdm
-    except ImportError as exc:  # pragma: no cover - tqdm is in the lab extra
-        raise ImportError("progress bars need tqdm: pip install 'concurrency_lab[lab]'") from exc
+    except ModuleNotFoundError as exc:  # pragma: no cover - tqdm is in the lab extra
+        raise missing_extra(exc, "a progress bar") from None
     quiet = type("LabProgress", (tqdm,), {"monitor_interval": 0})
     return quiet(total=total, desc=desc, leave=False)

@@ -91,7 +91,8 @@ class Recorder:
         ]
 
     def clear(self) -> None:
-        self._raw = []
+        """Forget the spans recorded so far; recording goes on into the same list."""
+        del self._raw[:]  # in place: the thread-local sink still points at this list
 
 
 class _SpanContext:

@@ -17,6 +17,7 @@ from .errors import (
 )
 from .machine import (
     KINDS,
+    WINDOWS_MAX_PROCESSES,
     max_workers,
     usable_cores,
 )
@@ -24,10 +25,13 @@ from .machine import (
 __all__ = [
     "check_callable",
     "check_can_send",
+    "check_choice",
     "check_count",
     "check_kind",
     "check_n_workers",
+    "check_number",
     "check_timeout",
+    "check_whole",
     "main_module_is_importable",
 ]
 
@@ -48,11 +52,12 @@ def check_n_workers(n_workers: object, kind: str) -> int:
         raise ValueError(f"'n_workers' must be >= 1 (got {n_workers}).")
     limit = max_workers(kind)
     if n_workers > limit:
-        why = (
-            "each thread costs memory and the lessons never need more"
-            if kind == "thread"
-            else f"this machine has {usable_cores()} usable cores; more processes only queue up"
-        )
+        if kind == "thread":
+            why = "each thread costs memory and the lessons never need more"
+        elif sys.platform == "win32" and limit == WINDOWS_MAX_PROCESSES:
+            why = "Windows lets a process pool have at most 61 workers"
+        else:
+            why = f"this machine has {usable_cores()} usable cores; more processes only queue up"
         raise ValueError(
             f"'n_workers' must be <= {limit} for kind={kind!r} (got {n_workers}): {why}."
         )
@@ -93,9 +98,16 @@ def _describe(obj: object) -> str:
 
 
 def check_can_send(obj: object, what: str, start_method: str) -> None:
-    """Fail early, and helpfully, if ``obj`` cannot reach a child process."""
+    """Fail early, and helpfully, if ``obj`` cannot reach a child process.
+
+    Under ``fork`` a child starts as a copy of this process, so a function defined in the
+    notebook is found there by name (when the child is forked after the definition, as the
+    lab's runners always do); it must still be picklable by name. Under ``spawn`` and
+    ``forkserver`` the child re-imports it, which a notebook's ``__main__`` cannot offer.
+    """
     if (
-        callable(obj)
+        start_method != "fork"
+        and callable(obj)
         and getattr(obj, "__module__", None) == "__main__"
         and not main_module_is_importable()
     ):
@@ -133,3 +145,75 @@ def check_can_send(obj: object, what: str, start_method: str) -> None:
             f"Lambdas, functions defined inside other functions, locks and open files cannot "
             f"be pickled (plain pickle cannot send sockets either).\n{fix}"
         ) from None
+
+
+# --------------------------------------------------------------------------- plain values
+
+
+def check_whole(
+    value: object, name: str, *, low: int | None = None, high: int | None = None
+) -> int:
+    """A whole number (not a bool) within ``[low, high]``; returns it.
+
+    >>> check_whole(3, "n_items", low=1)
+    3
+    >>> check_whole(0, "n_items", low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'n_items' must be a whole number >= 1 (got 0).
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{name}' must be a whole number{_range(low, high)} (got {value!r}).")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"'{name}' must be a whole number{_range(low, high)} (got {value}).")
+    return value
+
+
+def check_number(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    unit: str = "",
+    low_open: bool = False,
+) -> float:
+    """A real number (not a bool) within ``[low, high]`` (``(low, high]`` with ``low_open``).
+
+    >>> check_number(0.5, "wait_s", low=0, unit=" seconds")
+    0.5
+    >>> check_number(-1, "wait_s", low=0, unit=" seconds")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'wait_s' must be a number of seconds >= 0 (got -1).
+    """
+    what = f"a number{' of' + unit if unit else ''}"
+    bounds = _range(low, high, low_open=low_open)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise TypeError(f"'{name}' must be {what}{bounds} (got {value!r}).")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high):
+        raise ValueError(f"'{name}' must be {what}{bounds} (got {value!r}).")
+    return float(value)
+
+
+def check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed``; the message lists them.
+
+    >>> check_choice("queue", "primitive", ("pipe", "queue"))
+    'queue'
+    """
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"'{name}' must be one of {options} (got {value!r}).")
+    return str(value)
+
+
+def _range(low: float | None, high: float | None, *, low_open: bool = False) -> str:
+    if low is not None and high is not None:
+        return f" between {low:g} and {high:g}" if not low_open else f" > {low:g} and <= {high:g}"
+    if low is not None:
+        return f" > {low:g}" if low_open else f" >= {low:g}"
+    if high is not None:
+        return f" <= {high:g}"
+    return ""

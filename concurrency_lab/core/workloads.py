@@ -268,11 +268,16 @@ def exit_abruptly(exitcode: int = 3) -> None:
 
 
 def die_by_signal(signum: int | None = None) -> None:
-    """Kill the current process with a signal (default ``SIGKILL``), like the OOM killer would."""
+    """Kill the current process at once (default ``SIGKILL``), like the OOM killer would.
+
+    POSIX: the parent sees exit code ``-signum`` (``-9``). Windows has no signals:
+    ``os.kill`` ends the process with ``TerminateProcess`` and the exit code *is* the number
+    passed (``9``), so the parent sees a positive code.
+    """
     import os
     import signal
 
-    os.kill(os.getpid(), signum if signum is not None else signal.SIGKILL)
+    os.kill(os.getpid(), signum if signum is not None else getattr(signal, "SIGKILL", 9))
     time.sleep(5)  # the signal arrives asynchronously
 
 

@@ -8,6 +8,6 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "environment": ["LAB_PACKAGES", "EnvironmentReport", "check_environment", "gil_status"],
+        "environment": ["LAB_PACKAGES", "EnvironmentReport", "check_environment"],
     },
 )

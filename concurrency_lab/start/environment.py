@@ -9,16 +9,19 @@ import html
 import importlib.metadata
 import os
 import platform
-import sys
-import sysconfig
 import time
 from dataclasses import dataclass, field
 
-from ..core.machine import available_start_methods, default_start_method, usable_cores
+from ..core.machine import (
+    available_start_methods,
+    default_start_method,
+    gil_status,
+    usable_cores,
+)
 from ..core.runners import start_join
 from ..core.workloads import sleep_then_return
 
-__all__ = ["LAB_PACKAGES", "EnvironmentReport", "check_environment", "gil_status"]
+__all__ = ["LAB_PACKAGES", "EnvironmentReport", "check_environment"]
 
 #: Packages the notebooks use, with the oldest version known to work.
 LAB_PACKAGES = {
@@ -29,18 +32,6 @@ LAB_PACKAGES = {
     "psutil": "5.9",
     "numpy": "1.24",
 }
-
-
-def gil_status() -> tuple[bool, bool]:
-    """``(free_threaded_build, gil_enabled)`` for the running interpreter.
-
-    >>> build, enabled = gil_status()
-    >>> enabled or build  # a GIL can only be off on a free-threaded build
-    True
-    """
-    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    return free_threaded, (is_enabled() if is_enabled is not None else True)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -160,7 +151,8 @@ def check_environment(*, smoke: bool = True) -> EnvironmentReport:
         An :class:`EnvironmentReport`; it shows as a table in a notebook, and
         ``report.problems`` lists what to fix.
     """
-    free_threaded, gil_enabled = gil_status()
+    gil = gil_status()
+    free_threaded, gil_enabled = gil.free_threaded_build, gil.enabled
     problems: list[str] = []
     packages: dict[str, str | None] = {}
     for name, oldest in LAB_PACKAGES.items():

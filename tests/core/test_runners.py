@@ -218,6 +218,8 @@ NOTEBOOK_SIM = textwrap.dedent(
     if "fork" in cl.available_start_methods():
         run = cl.start_join(square, 1, kind="process", start_method="fork", args=(7,))
         print("FORK", run.results)
+        run = cl.run_tasks(square, [2, 3], kind="process", start_method="fork")
+        print("FORK POOL", run.results)
     """
 )
 
@@ -237,6 +239,7 @@ def test_notebook_function_under_spawn_is_caught_up_front_with_the_fix(method):
     assert "Can't get attribute" in proc.stdout  # names the error the child would die with
     if "fork" in METHODS:
         assert "FORK (49,)" in proc.stdout
+        assert "FORK POOL (4, 9)" in proc.stdout  # a pool forked after the definition has it
 
 
 # --------------------------------------------------------------------------- failures
@@ -368,3 +371,39 @@ def test_run_repr_is_short():
     text = repr(run)
     assert text.startswith("Run(kind='thread', n_workers=2, elapsed_s=")
     assert "..." in text and "spans)" in text
+
+
+# --------------------------------------------------------------------------- fixed defects
+
+
+def test_thread_tasks_may_return_what_pickle_cannot_send():
+    run = cl.run_tasks(threading.Lock, [(), ()], kind="thread")  # threads share memory
+    assert all(hasattr(r, "acquire") for r in run.results)
+    with pytest.raises(cl.WorkerError, match="cannot be sent back to the parent"):
+        cl.run_tasks(threading.Lock, [()], kind="process", start_method=METHODS[0])
+
+
+def test_recorder_clear_keeps_recording():
+    from concurrency_lab.core import tracing
+
+    rec = tracing.Recorder("w")
+    tracing.activate(rec)
+    try:
+        with cl.span("before"):
+            pass
+        rec.clear()
+        assert rec.spans() == []
+        with cl.span("after"):
+            pass
+        assert [s.label for s in rec.spans()] == ["after"]
+    finally:
+        tracing.activate(None)
+
+
+def test_die_by_signal_uses_a_number_where_signal_has_no_sigkill(monkeypatch):
+    killed = []
+    monkeypatch.delattr(signal, "SIGKILL", raising=False)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(sig))
+    monkeypatch.setattr(wl.time, "sleep", lambda s: None)
+    wl.die_by_signal()
+    assert killed == [9]  # Windows: TerminateProcess with exit code 9
