@@ -252,6 +252,8 @@ def test_links_go_to_pages_or_to_the_repository(tmp_path: Path) -> None:
     )
     assert web.repo_path(src) == "notebooks/01-threads-and-processes.ipynb"
     assert links.href("missing.ipynb", source=src) == "missing.ipynb"  # left for the site test
+    assert links.page_for_name("02-the-gil") == links.page_for_name("02-the-gil.ipynb")
+    assert links.page_for_name("README") is None  # only notebooks are named in code
 
 
 def test_github_slugs_match_the_guides_anchor_style() -> None:

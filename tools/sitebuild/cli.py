@@ -230,14 +230,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             started=f"{started:%Y-%m-%d %H:%M:%S} UTC",
             duration=seconds(duration),
             jobs_note=jobs_note,
-            load_before=load_before,
-            load_after=facts_mod.load_average(),
+            load_before=facts_mod.describe_load(load_before),
+            cores=fx.usable_cores,
+            busy=load_before is not None and load_before > fx.usable_cores,
         ),
         encoding="utf-8",
     )
     problems = [p for s in summaries for p in s["problems"]]
     manifest = {
         "started": started.isoformat(),
+        "load_before": load_before,
         "duration_s": round(duration, 1),
         "jobs": args.jobs,
         "facts": dict(fx.rows),

@@ -75,8 +75,13 @@ def write_kernel_spec(folder: Path) -> KernelSpecManager:
 
 
 def kernel_env(ipython_dir: Path) -> dict[str, str]:
-    """The kernel's environment: ours, with a private IPython folder and no forced backend."""
-    env = dict(os.environ)
+    """The kernel's environment: ours, with a private IPython folder and no forced backend.
+
+    pytest's variables are dropped too: with ``PYTEST_CURRENT_TEST`` set, ipykernel stops
+    capturing what child processes write to the kernel's stderr, so a build run by the tests
+    would show less than a build run by hand (or than JupyterLab).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.pop("MPLBACKEND", None)
     env.update(
         IPYTHONDIR=str(ipython_dir), PYTHONUNBUFFERED="1", PYDEVD_DISABLE_FILE_VALIDATION="1"

@@ -25,6 +25,7 @@ class Facts:
     """The measurement conditions, as ``(label, value)`` rows for the page."""
 
     rows: tuple[tuple[str, str], ...]
+    usable_cores: int
     summary: str  # one line for every page: "Linux, 2 usable cores, Python 3.11.7 (GIL on), fork"
     source_note: str  # where the core and GIL facts came from
 
@@ -77,20 +78,23 @@ def collect(repo: Path) -> Facts:
         f"{platform.system()}, {usable} usable core{'s' if usable != 1 else ''}, "
         f"Python {platform.python_version()} (GIL {gil}), start method {default_method}"
     )
-    return Facts(tuple(rows), summary, source_note)
+    return Facts(tuple(rows), usable, summary, source_note)
 
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def load_average() -> str:
-    """The 1-minute load average (how busy the machine was), or a note where there is none."""
+def load_average() -> float | None:
+    """The 1-minute load average (how busy the machine was), ``None`` where there is none."""
     try:
-        one, _, _ = os.getloadavg()
+        return os.getloadavg()[0]
     except (AttributeError, OSError):
-        return "not available on this system"
-    return f"{one:.2f}"
+        return None
+
+
+def describe_load(load: float | None) -> str:
+    return "not available on this system" if load is None else f"{load:.2f}"
 
 
 def _stdlib_usable_cores() -> int:

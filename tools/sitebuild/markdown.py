@@ -50,9 +50,9 @@ class LinkMap:
     repo_url: str | None = None
 
     def page_for_name(self, name: str) -> str | None:
-        """The page of the repository file called ``name`` (e.g. ``02-the-gil.ipynb``), if any."""
+        """The page of the notebook called ``name`` (``02-the-gil.ipynb`` or ``02-the-gil``)."""
         for path, page in self.pages.items():
-            if path.name == name:
+            if path.suffix == ".ipynb" and name in (path.name, path.stem):
                 return page
         return None
 
