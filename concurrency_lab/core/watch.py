@@ -43,7 +43,6 @@ Introduced in ``02-the-gil.ipynb``.
 
 from __future__ import annotations
 
-import functools
 import marshal
 import multiprocessing
 import os
@@ -53,25 +52,14 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from . import watch_hooks
 from .errors import LabError
-from .results import Result
-from .watch_build import (
-    Notes,
-    ProcessNote,
-    ThreadNote,
-    WatchedWorker,
-    build_result,
-    cores_busy,
-)
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from .watch_build import build_result
+from .watch_hooks import Hooks
+from .watch_result import SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
@@ -88,292 +76,18 @@ __all__ = [
 DEFAULT_INTERVAL_S = 0.001
 #: Coarser polling where only totals are shown (psutil on macOS/Windows).
 TOTALS_INTERVAL_S = 0.02
-#: Anything the code did not start itself (the main thread, threads and processes from
-#: earlier cells) is shown only if it was on a CPU for this share of the watched time ...
-SHOW_SHARE = 0.1
-#: ... and for at least this many seconds.
-SHOW_MIN_S = 0.01
 _READY_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
 _SAMPLER = Path(__file__).with_name("watch_sampler.py")
 
 Mode = Literal["proc", "psutil", "none"]
-Resolution = Literal["samples", "totals"]
 
 
 class WatchError(LabError, RuntimeError):
-    """The watcher was used in a way it cannot support (e.g. two watches at once)."""
+    """The watcher was used in a way it cannot support (e.g. two watches at once).
 
-
-# --------------------------------------------------------------------------- the result
-
-
-@dataclass(frozen=True, repr=False)
-class WatchResult(Result):
-    """What a watch saw. Built by :class:`Watch` when its ``with`` block ends.
-
-    Attributes:
-        workers: the lanes, in the order they started: every thread and process the code
-            started, plus anything else that was on a CPU for at least ``SHOW_SHARE`` of
-            the time (the main thread doing the work itself, a pool from an earlier cell).
-        hidden: what was seen but left out of the picture (idle main thread, the standard
-            library's helper threads and processes, idle threads from earlier cells).
-        wall_s: seconds from the start of the ``with`` block to its end.
-        resolution: ``"samples"`` (when each worker ran, sampled from outside the GIL) or
-            ``"totals"`` (only how much CPU each used in all).
-        sample_interval_s: the median time between two samples, or ``None`` for totals.
-        cores: how many cores this process could use (``usable_cores()``).
-        note: why the data is limited, in words ("" when nothing is missing).
-        raised: ``"ZeroDivisionError: division by zero"`` if the block ended with an
-            exception, else ``None``.
-        sampler_cpu_s: CPU seconds the sampler process itself used (its cost).
-        others_busy: how many cores *other* programs kept busy on average meanwhile (from
-            ``/proc/stat``, in 10 ms ticks, minus this watch's own CPU); ``None`` where
-            unknown. A busy machine explains workers that could not run side by side.
+    Introduced in ``02-the-gil.ipynb``.
     """
-
-    workers: tuple[WatchedWorker, ...]
-    hidden: tuple[WatchedWorker, ...]
-    wall_s: float
-    resolution: Resolution
-    sample_interval_s: float | None
-    cores: int
-    note: str = ""
-    raised: str | None = None
-    sampler_cpu_s: float | None = None
-    others_busy: float | None = None
-
-    @property
-    def cpu_s(self) -> float:
-        """CPU seconds used by the workers shown (unknown totals count as 0)."""
-        return sum(w.cpu_s or 0.0 for w in self.workers)
-
-    def cores_busy(self, edges: list[float] | None = None) -> tuple[list[float], list[float]]:
-        """How many cores the shown workers kept busy, per time bin.
-
-        Args:
-            edges: bin edges in seconds since the watch began; default: one bin per sample
-                interval (at most 2,000 bins) from 0 to ``wall_s``.
-
-        Returns:
-            ``(edges, busy)`` with ``len(busy) == len(edges) - 1``; ``busy`` is empty for
-            totals-only results.
-        """
-        return cores_busy(self, edges)
-
-    def summary(self) -> str:
-        """One or two sentences computed from the data."""
-        from .watch_build import summarize
-
-        return summarize(self)
-
-    def plot(self, ax: Axes | None = None) -> Figure:
-        """Draw the timeline: see :func:`concurrency_lab.view.watch_plot.plot_watch`."""
-        from ..view.watch_plot import plot_watch
-
-        return plot_watch(self, ax=ax)
-
-
-# --------------------------------------------------------------------------- hooks
-
-_active: _State | None = None
-_active_lock = threading.Lock()
-
-_HELPER_TARGETS = frozenset(
-    {
-        "Pool._handle_workers",
-        "Pool._handle_tasks",
-        "Pool._handle_results",
-        "Queue._feed",
-        "_ResourceSharer._serve",
-    }
-)
-
-
-def _is_helper_thread(thread: threading.Thread) -> bool:
-    """True for the threads the standard library starts for its own bookkeeping."""
-    if type(thread).__name__ == "_ExecutorManagerThread":
-        return True
-    target = getattr(thread, "_target", None)  # threading keeps the target here
-    return (
-        getattr(target, "__module__", "").startswith("multiprocessing")
-        and getattr(target, "__qualname__", "") in _HELPER_TARGETS
-    )
-
-
-def _functions_in(obj: object) -> Iterator[Any]:
-    """The functions and classes that pickle would send *by name* inside ``obj``."""
-    if isinstance(obj, functools.partial):
-        yield from _functions_in(obj.func)
-        for arg in (*obj.args, *obj.keywords.values()):
-            yield from _functions_in(arg)
-    elif isinstance(obj, (types.FunctionType, types.MethodType, type)):
-        yield obj
-
-
-def _check_sendable(obj: object, what: str, start_method: str) -> None:
-    """The runners' own check, so plain code gets the same explanation as ``start_join``."""
-    try:
-        from .validate import check_can_send
-    except ImportError:  # pragma: no cover - before the lead's move of the runners' check
-        from .runners import check_can_send  # type: ignore[attr-defined,no-redef]
-    for fn in _functions_in(obj):
-        check_can_send(fn, what, start_method)
-
-
-def _start_method_of_process(process: Any) -> str:
-    method = getattr(type(process), "_start_method", None)
-    return method or multiprocessing.get_start_method()
-
-
-def _context_method(ctx: Any) -> str:
-    getter = getattr(ctx, "get_start_method", None)
-    return getter() if callable(getter) else multiprocessing.get_start_method()
-
-
-class _State:
-    """The live state of one watch: its notes and the patches it installed."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.notes = Notes()
-        self.saved: list[tuple[type, str, Any]] = []
-
-    def mine(self) -> bool:
-        # A forked child inherits the patched classes: it must not record into our copy.
-        return _active is self and os.getpid() == self.pid
-
-    def patch(self, owner: type, name: str, make: Callable[[Any], Any]) -> None:
-        original = owner.__dict__[name]
-        self.saved.append((owner, name, original))
-        setattr(owner, name, functools.wraps(original)(make(original)))
-
-    def restore(self) -> None:
-        while self.saved:
-            owner, name, original = self.saved.pop()
-            setattr(owner, name, original)
-
-    # ---- the hooks
-    def install(self) -> None:
-        import concurrent.futures.process as cf_process
-        import multiprocessing.pool as mp_pool
-        import multiprocessing.process as mp_process
-
-        self.patch(threading.Thread, "start", self._thread_start)
-        self.patch(mp_process.BaseProcess, "start", self._process_start)
-        for name in (
-            "apply",
-            "apply_async",
-            "map",
-            "map_async",
-            "starmap",
-            "starmap_async",
-            "imap",
-            "imap_unordered",
-        ):
-            self.patch(mp_pool.Pool, name, self._pool_method)
-        for name in ("__init__", "submit", "map"):
-            self.patch(cf_process.ProcessPoolExecutor, name, self._executor_method(name))
-
-    def _thread_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        state = self
-
-        def start(thread: threading.Thread) -> None:
-            if not state.mine():
-                return original(thread)
-            note = ThreadNote(
-                name=thread.name,
-                called_ns=time.perf_counter_ns(),
-                helper=_is_helper_thread(thread),
-            )
-            # Wrap the thread's outermost function (not run()): our frame stays out of the
-            # tracebacks a failing thread prints.
-            where = "_bootstrap" if hasattr(thread, "_bootstrap") else "run"
-            inner = getattr(thread, where)
-
-            def noted() -> None:
-                note.begin_ns = time.perf_counter_ns()
-                note.tid = threading.get_native_id()
-                try:
-                    inner()
-                finally:
-                    note.cpu_ns = time.thread_time_ns()
-                    note.end_ns = time.perf_counter_ns()
-
-            setattr(thread, where, noted)
-            state.notes.threads.append(note)
-            try:
-                return original(thread)
-            finally:
-                thread.__dict__.pop(where, None)
-
-        return start
-
-    def _process_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        state = self
-
-        def start(process: Any) -> None:
-            if not state.mine():
-                return original(process)
-            method = _start_method_of_process(process)
-            if method != "fork":
-                cls = type(process)
-                if cls.__module__ == "__main__":
-                    _check_sendable(cls, "process class", method)
-                target = getattr(process, "_target", None)
-                if target is not None:
-                    _check_sendable(target, "target", method)
-                for arg in (*process._args, *process._kwargs.values()):
-                    if isinstance(arg, (types.FunctionType, functools.partial, type)):
-                        _check_sendable(arg, "argument", method)
-            note = ProcessNote(
-                name=process.name,
-                called_ns=time.perf_counter_ns(),
-                parent=multiprocessing.current_process().name,
-            )
-            original(process)
-            note.pid = process.pid
-            state.notes.processes.append(note)
-
-        return start
-
-    def _pool_method(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        state = self
-
-        def method(pool: Any, *args: Any, **kwargs: Any) -> Any:
-            from multiprocessing.pool import ThreadPool
-
-            if state.mine() and not isinstance(pool, ThreadPool):
-                start_method = _context_method(getattr(pool, "_ctx", None))
-                func = args[0] if args else kwargs.get("func")
-                if start_method != "fork":
-                    _check_sendable(func, "function", start_method)
-            return original(pool, *args, **kwargs)
-
-        return method
-
-    def _executor_method(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        state = self
-
-        def make(original: Callable[..., Any]) -> Callable[..., Any]:
-            def method(executor: Any, *args: Any, **kwargs: Any) -> Any:
-                if state.mine():
-                    if name == "__init__":
-                        ctx = kwargs.get("mp_context", args[1] if len(args) > 1 else None)
-                        fn = kwargs.get("initializer", args[2] if len(args) > 2 else None)
-                        what = "initializer"
-                    else:
-                        ctx = getattr(executor, "_mp_context", None)
-                        fn = args[0] if args else kwargs.get("fn")
-                        what = "function"
-                    start_method = _context_method(ctx)
-                    if fn is not None and start_method != "fork":
-                        _check_sendable(fn, what, start_method)
-                return original(executor, *args, **kwargs)
-
-            return method
-
-        return make
 
 
 # --------------------------------------------------------------------------- the sampler
@@ -410,9 +124,15 @@ class _Sampler:
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
 
-    def wait_ready(self, timeout_s: float) -> bool:
-        line = _read_line(self.proc, timeout_s)
-        return line.startswith(b"ready ")
+    def wait_ready(self, timeout_s: float) -> str:
+        """Wait for the sampler's first scan; return ``""``, or what went wrong in words."""
+        if _read_line(self.proc, timeout_s).startswith(b"ready "):
+            return ""
+        if self.proc.poll() is None:
+            return f"the sampler process did not start within {timeout_s:g} s"
+        err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        last = (err.strip().splitlines() or ["no message"])[-1]
+        return f"the sampler process failed to start ({last})"
 
     def stop(self, timeout_s: float) -> tuple[dict[str, Any] | None, str]:
         """Ask for the samples; return ``(payload or None, problem in words)``."""
@@ -501,7 +221,7 @@ class Watch:
         self._show_all = show_all
         self._mode = mode
         self._result: WatchResult | None = None
-        self._state: _State | None = None
+        self._state: Hooks | None = None
         self._sampler: _Sampler | None = None
 
     @property
@@ -533,16 +253,13 @@ class Watch:
         return self.result._repr_markdown_() if self._result else repr(self)
 
     def __enter__(self) -> Watch:
-        global _active
-        with _active_lock:
-            if _active is not None and _active.pid == os.getpid():
-                raise WatchError(
-                    "cl.watch() is already watching in this process: one watch at a time. "
-                    "Put all the code you want to see in one 'with cl.watch()' block (or one "
-                    "%%timeline cell)."
-                )
-            state = _State()
-            _active = state
+        state = Hooks()
+        if not watch_hooks.claim(state):
+            raise WatchError(
+                "cl.watch() is already watching in this process: one watch at a time. "
+                "Put all the code you want to see in one 'with cl.watch()' block (or one "
+                "%%timeline cell)."
+            )
         self._state = state
         notes = state.notes
         notes.names = {t.native_id: t.name for t in threading.enumerate() if t.native_id}
@@ -554,12 +271,11 @@ class Watch:
             if mode != "none":
                 interval = self._interval_s if mode == "proc" else TOTALS_INTERVAL_S
                 self._sampler = _Sampler(mode, interval)
-                if not self._sampler.wait_ready(_READY_TIMEOUT_S):
+                problem = self._sampler.wait_ready(_READY_TIMEOUT_S)
+                if problem:
                     self._sampler.kill()
                     self._sampler = None
-                    notes.problem = (
-                        f"the sampler process did not start within {_READY_TIMEOUT_S:g} s"
-                    )
+                    notes.problem = problem
                     mode = "none"
             notes.mode = mode
             state.install()
@@ -572,15 +288,10 @@ class Watch:
         return self
 
     def _abandon(self) -> None:
-        global _active
-        state = self._state
         try:
-            if state is not None:
-                state.restore()
+            if self._state is not None:
+                watch_hooks.release(self._state)
         finally:
-            with _active_lock:
-                if _active is state:
-                    _active = None
             if self._sampler is not None:
                 self._sampler.kill()
                 self._sampler = None
@@ -608,17 +319,13 @@ class Watch:
             notes.problem = problem
         raised = None if exc is None else f"{type(exc).__name__}: {exc}".rstrip(": ")
         try:
-            self._result = build_result(
-                notes, payload, show_all=self._show_all, raised=raised, result_type=WatchResult
-            )
+            self._result = build_result(notes, payload, show_all=self._show_all, raised=raised)
         except Exception as build_error:
             if exc is None:
                 raise
             # Never hide the learner's own error behind one of ours.
             notes.problem = f"the watcher could not read its samples ({build_error!r})"
-            self._result = build_result(
-                notes, None, show_all=self._show_all, raised=raised, result_type=WatchResult
-            )
+            self._result = build_result(notes, None, show_all=self._show_all, raised=raised)
         return False
 
 

@@ -1,186 +1,33 @@
-"""Turn what the watcher noted and sampled into lanes (:class:`WatchedWorker`) and sentences.
+"""Turn what the watcher noted and sampled into lanes (:class:`WatchedWorker`).
 
 :mod:`concurrency_lab.core.watch` collects two kinds of evidence while the ``with`` block
-runs: *notes* from its hooks (a thread's name, native id, first and last moment, CPU total
-from ``time.thread_time()``; a process's name and pid) and the sampler's *samples* (each
-thread's cumulative on-CPU nanoseconds, read every millisecond from outside the GIL). This
-module matches them up. Standard library only.
+runs: *notes* from its hooks (:mod:`~concurrency_lab.core.watch_hooks`: a thread's name,
+native id, first and last moment, CPU total from ``time.thread_time()``; a process's name and
+pid) and the sampler's *samples* (:mod:`~concurrency_lab.core.watch_sampler`: each thread's
+cumulative on-CPU nanoseconds, read every millisecond from outside the GIL). This module
+matches them up into a :class:`~concurrency_lab.core.watch_result.WatchResult`. Standard
+library only.
 
 Introduced in ``02-the-gil.ipynb``.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 import os
 from array import array
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from .machine import usable_cores
-from .results import Result
+from .watch_hooks import Notes, ThreadNote
+from .watch_result import SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
 
-__all__ = [
-    "MAX_POINTS",
-    "Notes",
-    "ProcessNote",
-    "ThreadNote",
-    "WatchedWorker",
-    "build_result",
-    "cores_busy",
-    "smooth_ticks",
-    "summarize",
-]
-
-Kind = Literal["thread", "process"]
-Role = Literal["started", "main", "earlier", "helper", "native"]
+__all__ = ["MAX_POINTS", "build_result", "smooth_ticks"]
 
 #: Longest series kept per worker: longer watches keep every n-th sample (the series is
 #: cumulative, so a coarser copy is still exact at the points it keeps).
 MAX_POINTS = 20_000
-# Anything the code did not start itself is shown when it was on a CPU for at least this
-# share of the watched time and at least _SHOW_MIN_S (starting threads costs the main thread
-# a few ms: that alone should not make it a lane). The same numbers as watch.SHOW_SHARE and
-# watch.SHOW_MIN_S; kept here so that this module imports nothing from watch.
-_SHOW_SHARE = 0.1
-_SHOW_MIN_S = 0.01
-_MAX_BINS = 2_000
-# Say that other programs were busy when they used at least this many cores on average,
-# over a watch long enough for /proc/stat's 10 ms ticks to mean something.
-_OTHERS_WORTH_SAYING = 0.25
-_OTHERS_MIN_WALL_S = 0.2
-
-
-# --------------------------------------------------------------------------- notes
-
-
-@dataclass
-class ThreadNote:
-    """What the ``Thread.start`` hook learned about one thread (mutable while it runs)."""
-
-    name: str
-    called_ns: int
-    helper: bool = False
-    tid: int | None = None
-    begin_ns: int | None = None
-    end_ns: int | None = None
-    cpu_ns: int | None = None
-
-
-@dataclass
-class ProcessNote:
-    """What the ``Process.start`` hook learned about one process."""
-
-    name: str
-    called_ns: int
-    parent: str
-    pid: int | None = None
-
-
-@dataclass
-class Notes:
-    """Everything one watch noted in the watched process."""
-
-    threads: list[ThreadNote] = field(default_factory=list)
-    processes: list[ProcessNote] = field(default_factory=list)
-    names: dict[int, str] = field(default_factory=dict)
-    entered_tid: int = 0
-    entered_name: str = "MainThread"
-    process_name: str = "MainProcess"
-    mode: str = "none"
-    problem: str = ""
-    t0_ns: int = 0
-    t1_ns: int = 0
-    cpu_enter_ns: int = 0
-    cpu_exit_ns: int = 0
-    machine_enter: tuple[int, int, int] | None = None
-    machine_exit: tuple[int, int, int] | None = None
-
-
-# --------------------------------------------------------------------------- the record
-
-
-@dataclass(frozen=True, repr=False)
-class WatchedWorker(Result):
-    """One lane of a watch: a thread or a process, its lifetime and its CPU use.
-
-    Attributes:
-        name: the thread's or process's name (``"Thread-1 (countdown)"``, ``"worker-1"``,
-            ``"ForkPoolWorker-2"``); a generated label such as ``"pid 1234 (child of
-            worker-1)"`` for processes the watched process could not name.
-        kind: ``"thread"`` (a thread of the watched process) or ``"process"`` (a child
-            process, or a grandchild; all its threads together).
-        pid: the process id it belongs to.
-        tid: the native thread id (``threading.get_native_id()``) for threads, else ``None``.
-        start_s: when it began, in seconds since the watch began (0.0 if it existed before).
-        end_s: when it ended, or ``None`` if it was still alive when the watch ended.
-        cpu_s: CPU seconds it used during the watch (``None`` if this platform cannot say).
-        parent: the name of the process that started it.
-        role: ``"started"`` by the watched code; ``"main"`` thread; ``"earlier"`` (existed
-            before the watch); ``"helper"`` (the standard library's bookkeeping);
-            ``"native"`` (a thread not started through ``threading``).
-        sample_s: times of the CPU samples, in seconds since the watch began.
-        cpu_seen_s: CPU seconds used by then (cumulative, same length as ``sample_s``).
-    """
-
-    name: str
-    kind: Kind
-    pid: int
-    tid: int | None
-    start_s: float
-    end_s: float | None
-    cpu_s: float | None
-    parent: str
-    role: Role = "started"
-    sample_s: tuple[float, ...] = field(default=(), compare=False)
-    cpu_seen_s: tuple[float, ...] = field(default=(), compare=False)
-
-    def summary(self) -> str:
-        """One sentence: what it was, when it lived, how much CPU it used."""
-        end = "still running at the end" if self.end_s is None else f"to {self.end_s:.3f} s"
-        cpu = "unknown CPU time" if self.cpu_s is None else f"{self.cpu_s:.3f} s of CPU"
-        return f"{self.name} ({self.kind}) ran from {self.start_s:.3f} s {end} and used {cpu}."
-
-    def on_cpu(self, edges: list[float]) -> list[float]:
-        """The share of each time bin this worker spent on a CPU (0.0–1.0 per core).
-
-        Args:
-            edges: increasing bin edges, in seconds since the watch began.
-
-        Returns:
-            One share per bin (``len(edges) - 1``); zeros where nothing was sampled. A
-            process with several busy threads can exceed 1.0; a thread's share is capped at
-            1.0 (a reading taken a little late can otherwise push one bin just above it).
-        """
-        rates = _rates(self.sample_s, self.cpu_seen_s, edges)
-        return [min(r, 1.0) for r in rates] if self.kind == "thread" else rates
-
-
-def _cpu_at(times: tuple[float, ...], cum: tuple[float, ...], t: float) -> float:
-    """Cumulative CPU at time ``t``, linear between samples, flat outside them."""
-    i = bisect.bisect_right(times, t)
-    if i == 0:
-        return cum[0]
-    if i >= len(times):
-        return cum[-1]
-    t0, t1 = times[i - 1], times[i]
-    c0, c1 = cum[i - 1], cum[i]
-    return c0 if t1 == t0 else c0 + (c1 - c0) * (t - t0) / (t1 - t0)
-
-
-def _rates(times: tuple[float, ...], cum: tuple[float, ...], edges: list[float]) -> list[float]:
-    if len(times) < 2 or len(edges) < 2:
-        return [0.0] * max(len(edges) - 1, 0)
-    at = [_cpu_at(times, cum, e) for e in edges]
-    return [
-        (at[i + 1] - at[i]) / (edges[i + 1] - edges[i]) if edges[i + 1] > edges[i] else 0.0
-        for i in range(len(edges) - 1)
-    ]
-
-
-# --------------------------------------------------------------------------- building
 
 
 def _decode(payload: dict[str, Any]) -> tuple[list[int], dict[tuple[int, int], Any]]:
@@ -227,7 +74,7 @@ def smooth_ticks(values: list[int], runs: list[int], times: list[float]) -> list
     >>> smooth_ticks([0, 0, 0, 0, 4], [1, 1, 1, 1, 1], [0.0, 1.0, 2.0, 3.0, 4.0])
     [0.0, 1.0, 2.0, 3.0, 4.0]
     >>> smooth_ticks([0, 0, 0, 0, 2], [1, 1, 1, 2, 2], [0.0, 1.0, 2.0, 3.0, 4.0])
-    [0.0, 0.0, 0.0, 0.0, 2.0]
+    [0.0, 0.0, 0.0, 1.0, 2.0]
 
     Args:
         values: cumulative ns on CPU at each poll.
@@ -278,9 +125,8 @@ def build_result(
     *,
     show_all: bool,
     raised: str | None,
-    result_type: type,
-) -> Any:
-    """Match notes and samples into a ``result_type`` (the watch's ``WatchResult``)."""
+) -> WatchResult:
+    """Match the hooks' notes and the sampler's payload (or ``None``) into a result."""
     t0 = notes.t0_ns
     wall_s = (notes.t1_ns - t0) / 1e9
 
@@ -371,11 +217,11 @@ def build_result(
             )
     shown, hidden = [], []
     for w in sorted(workers, key=lambda w: (w.role != "main", w.start_s, w.name)):
-        busy = (w.cpu_s or 0.0) >= max(_SHOW_SHARE * wall_s, _SHOW_MIN_S)
+        busy = (w.cpu_s or 0.0) >= max(SHOW_SHARE * wall_s, SHOW_MIN_S)
         show = w.role == "started" or (busy and w.role != "helper")
         (shown if show_all or show else hidden).append(w)
     ours = sum(w.cpu_s or 0.0 for w in workers) + (sampler_cpu or 0.0)
-    return result_type(
+    return WatchResult(
         workers=tuple(shown),
         hidden=tuple(hidden),
         others_busy=_others_busy(notes, ours, wall_s),
@@ -533,99 +379,3 @@ def _processes(
             )
         )
     return out
-
-
-# --------------------------------------------------------------------------- reading the result
-
-
-def default_edges(result: Any) -> list[float]:
-    """One bin per sample interval from 0 to the wall time (at most 2,000 bins)."""
-    wall = max(result.wall_s, 1e-6)
-    step = result.sample_interval_s or wall / 100
-    n = max(1, min(_MAX_BINS, round(wall / max(step, 1e-6))))
-    return [wall * i / n for i in range(n + 1)]
-
-
-def cores_busy(result: Any, edges: list[float] | None = None) -> tuple[list[float], list[float]]:
-    """Sum of the shown workers' on-CPU shares per bin (see ``WatchResult.cores_busy``)."""
-    edges = list(edges) if edges is not None else default_edges(result)
-    if result.resolution != "samples":
-        return edges, []
-    busy = [0.0] * (len(edges) - 1)
-    for w in result.workers:
-        for i, r in enumerate(w.on_cpu(edges)):
-            busy[i] += r
-    return edges, busy
-
-
-def parallel_share(result: Any, edges: list[float] | None = None) -> float | None:
-    """Of the bins in which any shown worker ran most of the bin, the share with two or more.
-
-    ``None`` when fewer than two workers have samples, or nothing ran.
-    """
-    sampled = [w for w in result.workers if len(w.sample_s) >= 2]
-    if result.resolution != "samples" or len(sampled) < 2:
-        return None
-    edges = list(edges) if edges is not None else default_edges(result)
-    shares = [w.on_cpu(edges) for w in sampled]
-    any_ran = both = 0
-    for i in range(len(edges) - 1):
-        running = sum(1 for sh in shares if sh[i] > 0.5)
-        any_ran += running >= 1
-        both += running >= 2
-    return both / any_ran if any_ran else None
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s" if not word.endswith("s") else "es")
-
-
-def summarize(result: Any) -> str:
-    """The sentence(s) for ``WatchResult.summary()``, computed from its numbers."""
-    threads = [w for w in result.workers if w.kind == "thread"]
-    procs = [w for w in result.workers if w.kind == "process"]
-    parts = [_count(len(x), k) for x, k in ((threads, "thread"), (procs, "process")) if x]
-    wall = result.wall_s
-    sentences = []
-    if not parts:
-        sentences.append(
-            f"The code ran for {wall:.2f} s and started no threads or processes that used the CPU."
-        )
-    else:
-        who = " and ".join(parts)
-        unknown = [w for w in result.workers if w.cpu_s is None]
-        cpu = sum(w.cpu_s or 0.0 for w in result.workers)
-        if len(unknown) == len(result.workers):
-            sentences.append(f"{who} ran within {wall:.2f} s; their CPU use is unknown here.")
-        else:
-            avg = cpu / wall if wall > 0 else 0.0
-            known = "" if not unknown else f" (not counting {_count(len(unknown), 'worker')})"
-            sentences.append(
-                f"{who} used {cpu:.2f} s of CPU in {wall:.2f} s{known}: on average "
-                f"{avg:.1f} of this machine's {result.cores} cores were busy."
-            )
-        share = parallel_share(result)
-        if share is not None:
-            ms = (result.sample_interval_s or 0) * 1e3
-            sentences.append(
-                f"Two or more were on a CPU at once in {share:.0%} of the {ms:.1g} ms samples "
-                "in which any was."
-            )
-    helpers = [w for w in result.hidden if w.role == "helper" and (w.cpu_s or 0.0) > 0.0]
-    helper_cpu = sum(w.cpu_s or 0.0 for w in helpers)
-    if helpers and helper_cpu >= _SHOW_SHARE / 2 * wall:
-        names = ", ".join(sorted({w.name.split(" (")[0] for w in helpers}))
-        sentences.append(
-            f"Not shown: the standard library's helpers ({names}), which used "
-            f"{helper_cpu:.2f} s of CPU."
-        )
-    others = result.others_busy
-    if others is not None and others >= _OTHERS_WORTH_SAYING and wall >= _OTHERS_MIN_WALL_S:
-        sentences.append(
-            f"Meanwhile other programs kept about {others:.1f} cores of this machine busy."
-        )
-    if result.raised:
-        sentences.append(f"The block stopped with {result.raised}.")
-    if result.note:
-        sentences.append(result.note[0].upper() + result.note[1:] + ".")
-    return " ".join(sentences)

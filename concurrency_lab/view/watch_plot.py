@@ -199,7 +199,7 @@ def plot_watch(result: Any, ax: Axes | None = None) -> Figure:
     Introduced in ``02-the-gil.ipynb``.
     """
     result = getattr(result, "result", result)
-    from ..core.watch_build import default_edges
+    from ..core.watch_result import default_edges
 
     edges = default_edges(result)
     scale, unit = _time_unit(result.wall_s)

@@ -27,7 +27,7 @@ import pytest
 from concurrency_lab.core import watch as watch_module
 from concurrency_lab.core.machine import available_start_methods, gil_enabled
 from concurrency_lab.core.watch import WatchError, watch
-from concurrency_lab.core.watch_build import parallel_share
+from concurrency_lab.core.watch_result import parallel_share
 from concurrency_lab.core.workloads import calibrate, cpu_bound
 
 METHODS = available_start_methods()
