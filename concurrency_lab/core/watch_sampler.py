@@ -42,6 +42,12 @@ import sys
 import time
 from array import array
 
+# Run by path, Python puts this file's folder first on sys.path, where the lab's own modules
+# could shadow ones that psutil imports. (The Linux reader runs with -I, which already
+# leaves it out.)
+if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
 FORMAT = 2
 # How often (in polls) to check that the parent is still alive.
 _PARENT_CHECK_EVERY = 64
