@@ -16,6 +16,14 @@ plotting settings). Plots and explorers load matplotlib and ipywidgets on first 
 
 from __future__ import annotations
 
+import sys as _sys
+
+if _sys.version_info < (3, 10):  # noqa: UP036  # pragma: no cover - the lab needs 3.10 syntax
+    raise ImportError(
+        f"concurrency_lab needs Python 3.10 or newer (this is {_sys.version.split()[0]}); "
+        f"see docs/setup.md for how to get one."
+    )
+
 from typing import Any
 
 from .core.lazy import lazy_names

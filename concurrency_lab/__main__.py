@@ -248,7 +248,7 @@ def _run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) ->
 
 def job_check(args: Sequence[str]) -> int:
     """Run the pre-workshop check; exit code 0 unless the verdict is NOT READY."""
-    from .start.preflight import main as preflight_main
+    from .start.readiness import main as preflight_main
 
     return preflight_main(args)
 

@@ -9,5 +9,14 @@ __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
         "environment": ["LAB_PACKAGES", "EnvironmentReport", "check_environment"],
+        "readiness": [
+            "Finding",
+            "MachineFacts",
+            "PreflightReport",
+            "decide",
+            "gather",
+            "preflight",
+            "python_install_hint",
+        ],
     },
 )

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab.start import environment, preflight, probes
-from concurrency_lab.start.preflight import MachineFacts, decide
+from concurrency_lab.start import environment, probes
+from concurrency_lab.start import readiness as preflight
+from concurrency_lab.start.readiness import MachineFacts, decide
 from concurrency_lab.start.probes import KernelProbe
 
 REPO = Path(__file__).resolve().parents[2]
