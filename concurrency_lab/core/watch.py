@@ -31,12 +31,19 @@ How it sees:
   are shown (each thread's total from ``time.thread_time()``); the summary and the plot
   say so.
 
-What appears as a lane: every thread and process the code started (children and their
-children); the main thread, threads and processes that existed before (from earlier
-cells), and the standard library's helpers (a ``Pool``'s three handler threads, a
-``Queue``'s feeder thread, the forkserver, the resource tracker) only if they were on a
-CPU for at least 10 % of the watched time and 10 ms (``SHOW_SHARE``, ``SHOW_MIN_S``); the
-rest are in ``w.hidden``.
+What appears as a lane:
+
+* every thread and process the code started, and their children and grandchildren;
+* the main thread (where a cell's own code runs) if it was on a CPU for at least 20 ms
+  (``MAIN_MIN_S``), or for half the watched time when the code started nothing else: real
+  work shows, mere starting and joining does not;
+* threads and processes that existed before (from earlier cells) if they were on a CPU for
+  at least 10 % of the watched time and 10 ms (``SHOW_SHARE``, ``SHOW_MIN_S``).
+
+The standard library's helpers (a ``Pool``'s three handler threads, a ``Queue``'s feeder
+thread, ``ProcessPoolExecutor``'s manager thread, the forkserver, the resource tracker) are
+never lanes; the summary mentions them when they used noticeable CPU. Everything left out
+is in ``w.hidden`` (``cl.watch(show_all=True)`` draws it).
 
 Introduced in ``02-the-gil.ipynb``.
 """
@@ -59,10 +66,11 @@ from . import watch_hooks
 from .errors import LabError
 from .watch_build import build_result
 from .watch_hooks import Hooks
-from .watch_result import SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
+from .watch_result import MAIN_MIN_S, SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
+    "MAIN_MIN_S",
     "SHOW_MIN_S",
     "SHOW_SHARE",
     "Watch",

@@ -21,7 +21,7 @@ from typing import Any
 
 from .machine import usable_cores
 from .watch_hooks import Notes, ThreadNote
-from .watch_result import SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
+from .watch_result import MAIN_MIN_S, SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
 
 __all__ = ["MAX_POINTS", "build_result", "smooth_ticks"]
 
@@ -69,12 +69,15 @@ def smooth_ticks(values: list[int], runs: list[int], times: list[float]) -> list
     apart: if the thread was not switched onto a CPU again since the last update, it was on
     the CPU all along, so the jump is spread evenly back to that update; if it was switched
     in since, only back to the poll before that switch-in. Exact at every update; between
-    updates, as even as the evidence allows.
+    updates, as even as the evidence allows; and never more than one second of CPU per
+    second (a poll that came late would otherwise make one bin look 120 % busy).
 
     >>> smooth_ticks([0, 0, 0, 0, 4], [1, 1, 1, 1, 1], [0.0, 1.0, 2.0, 3.0, 4.0])
     [0.0, 1.0, 2.0, 3.0, 4.0]
     >>> smooth_ticks([0, 0, 0, 0, 2], [1, 1, 1, 2, 2], [0.0, 1.0, 2.0, 3.0, 4.0])
     [0.0, 0.0, 0.0, 1.0, 2.0]
+    >>> smooth_ticks([0, 0, 3], [1, 2, 2], [0.0, 1e-9, 2e-9])  # no faster than the clock
+    [0.0, 2.0, 3.0]
 
     Args:
         values: cumulative ns on CPU at each poll.
@@ -100,6 +103,12 @@ def smooth_ticks(values: list[int], runs: list[int], times: list[float]) -> list
                 for j in range(since + 1, k):
                     out[j] = v0 + dv * (times[j] - times[since]) / span
             changed = k
+    # A thread cannot run faster than the clock. A poll taken a little after a tick can make
+    # a bin look busier than 100 %: move that excess back into the bins before it.
+    for k in range(len(out) - 1, 1, -1):
+        floor = out[k] - (times[k] - times[k - 1]) * 1e9
+        if out[k - 1] < floor:
+            out[k - 1] = floor
     return out
 
 
@@ -216,9 +225,14 @@ def build_result(
                 )
             )
     shown, hidden = [], []
+    alone = not any(w.role == "started" for w in workers)
     for w in sorted(workers, key=lambda w: (w.role != "main", w.start_s, w.name)):
-        busy = (w.cpu_s or 0.0) >= max(SHOW_SHARE * wall_s, SHOW_MIN_S)
-        show = w.role == "started" or (busy and w.role != "helper")
+        cpu = w.cpu_s or 0.0
+        if w.role == "main":  # the cell's own code runs here: show real work, not joins
+            show = cpu >= MAIN_MIN_S or (alone and cpu > 0.0 and cpu >= 0.5 * wall_s)
+        else:
+            busy = cpu >= max(SHOW_SHARE * wall_s, SHOW_MIN_S)
+            show = w.role == "started" or (busy and w.role != "helper")
         (shown if show_all or show else hidden).append(w)
     ours = sum(w.cpu_s or 0.0 for w in workers) + (sampler_cpu or 0.0)
     return WatchResult(

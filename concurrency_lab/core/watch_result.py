@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "MAIN_MIN_S",
     "MAX_BINS",
     "SHOW_MIN_S",
     "SHOW_SHARE",
@@ -38,11 +39,15 @@ Kind = Literal["thread", "process"]
 Role = Literal["started", "main", "earlier", "helper", "native"]
 Resolution = Literal["samples", "totals"]
 
-#: Anything the code did not start itself (the main thread, threads and processes from
-#: earlier cells) is a lane only if it was on a CPU for this share of the watched time ...
+#: The main thread (where the cell's own code runs) is a lane when it was on a CPU for at
+#: least this many seconds, or (when the code started nothing) for half the watched time:
+#: starting and joining workers costs it a few ms, which alone should not make it a lane.
+MAIN_MIN_S = 0.02
+#: Threads and processes that existed before the watch (from earlier cells), and threads
+#: not started through ``threading``, are lanes only if they were on a CPU for this share
+#: of the watched time ...
 SHOW_SHARE = 0.1
-#: ... and for at least this many seconds (starting threads costs the main thread a few ms:
-#: that alone should not make it a lane).
+#: ... and for at least this many seconds.
 SHOW_MIN_S = 0.01
 #: Most bins drawn or summed across a watch.
 MAX_BINS = 2_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib
 import nbformat
 import pytest
-from IPython.testing.globalipapp import start_ipython
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 matplotlib.use("Agg")
@@ -33,7 +33,8 @@ TWO_THREADS = (
 
 @pytest.fixture(scope="module")
 def shell():
-    ip = start_ipython()
+    # One IPython shell per test process: reuse the one another test module may have made.
+    ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "concurrency_lab")
     ip.run_cell(SETUP)
     return ip
