@@ -24,3 +24,33 @@ def _sigterm_to_interrupt(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--default-start-method",
+        choices=("fork", "spawn", "forkserver"),
+        default=None,
+        help=(
+            "make every notebook kernel use this multiprocessing start method by default "
+            "(spawn = as on macOS and Windows), through an IPython start-up file"
+        ),
+    )
+
+
+def pytest_configure(config):
+    method = config.getoption("--default-start-method", default=None)
+    if not method:
+        return
+    import tempfile
+    from pathlib import Path
+
+    ipython_dir = Path(tempfile.mkdtemp(prefix="lab-ipython-"))
+    startup = ipython_dir / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-start-method.py").write_text(
+        f"import multiprocessing\nmultiprocessing.set_start_method({method!r}, force=True)\n",
+        encoding="utf-8",
+    )
+    os.environ["IPYTHONDIR"] = str(ipython_dir)
+    os.environ["CONCURRENCY_LAB_DEFAULT_START_METHOD"] = method

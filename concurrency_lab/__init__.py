@@ -81,6 +81,8 @@ __getattr__, _dir, __all__ = lazy_names(
         "view.timeline": ["plot_timeline"],
         "view.timeline_explorer": ["timeline_explorer"],
         "start.environment": ["check_environment"],
+        "core.source": ["show_source"],
+        "core.watch": ["watch"],
     },
 )
 __all__ = sorted([*__all__, *LESSONS, "check", "load_ipython_extension"])

@@ -1,4 +1,4 @@
-"""Self-checks for the exercises: ``cl.check.<lesson>.<exercise>(answer)``.
+"""Self-checks for the exercises: ``cl.check.<lesson>.<exercise>(answer)``; ``cl.check.hint()``.
 
 Each check runs the learner's answer and replies with a :class:`Feedback`: ``ok`` and a
 specific message. The checks of lesson ``NN-name.ipynb`` live beside its other tools, in
@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ..core.feedback import Feedback
+from ..core.feedback import Feedback, hint
 
-__all__ = ["Feedback"]
+__all__ = ["Feedback", "hint"]
 
 _LESSONS_WITH_CHECKS = (
     "threads_and_processes",

@@ -1,13 +1,28 @@
-"""What every exercise self-check returns, and the small helpers the checks share."""
+"""What every exercise self-check returns, tiered hints, and the helpers the checks share.
+
+A check answers with a :class:`Feedback`. When the answer is wrong, the message names the
+concept that is missing, never the code; the learner asks for more with ``cl.check.hint()``:
+each call gives the next, more concrete hint, and the last one shows the code. Checks build
+their answers with :func:`passed` and :func:`failed`::
+
+    return failed(
+        "races.counter",
+        "Two threads still lost updates: the read-add-write must happen as one step.",
+        "Which object makes a block of code run in one thread at a time?",
+        "Hold a threading.Lock around the increment: `with lock:`.",
+        "```python\nwith counter.lock:\n    counter.value += 1\n```",
+    )
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Feedback"]
+__all__ = ["Feedback", "Hint", "call_checked", "call_with_timeout", "failed", "hint", "passed"]
 
 
 @dataclass(frozen=True)
@@ -16,19 +31,106 @@ class Feedback:
 
     >>> Feedback(True, "Both workers ran.")
     ✅ Both workers ran.
+
+    Attributes:
+        ok: the answer is right.
+        message: what the check found (for a wrong answer: the concept, not the code).
+        exercise: which exercise, e.g. ``"races.counter"`` (empty for old-style checks).
+        hints: more and more concrete hints, the last usually the code; ``cl.check.hint()``
+            shows them one at a time.
     """
 
     ok: bool
     message: str
+    exercise: str = ""
+    hints: tuple[str, ...] = field(default=(), repr=False)
 
     def __bool__(self) -> bool:
         return self.ok
 
+    def _more(self) -> str:
+        if self.ok or not self.hints:
+            return ""
+        n = len(self.hints)
+        return f" (Stuck? `cl.check.hint()` gives a hint; {n} in all, the last shows code.)"
+
     def __repr__(self) -> str:
-        return f"{'✅' if self.ok else '❌'} {self.message}"
+        return f"{'✅' if self.ok else '❌'} {self.message}{self._more()}"
 
     def _repr_markdown_(self) -> str:
-        return f"{'✅ **Correct.**' if self.ok else '❌ **Not yet.**'} {self.message}"
+        head = "✅ **Correct.**" if self.ok else "❌ **Not yet.**"
+        return f"{head} {self.message}{self._more()}"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One hint. Its text is Markdown: write code as a fenced block (```` ```python ````)."""
+
+    exercise: str
+    number: int
+    total: int
+    text: str
+
+    def __repr__(self) -> str:
+        plain = re.sub(r"^```\w*\n?|\n?```$", "", self.text.strip(), flags=re.M)
+        return f"Hint {self.number} of {self.total} ({self.exercise}):\n{plain}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**Hint {self.number} of {self.total}** ({self.exercise}):\n\n{self.text}"
+
+
+_lock = threading.Lock()
+_hints: dict[str, tuple[str, ...]] = {}
+_shown: dict[str, int] = {}
+_last: list[str] = []
+
+
+def passed(exercise: str, message: str) -> Feedback:
+    """A right answer: forget the exercise's hint state and return the good news."""
+    with _lock:
+        _hints.pop(exercise, None)
+        _shown.pop(exercise, None)
+    return Feedback(True, message, exercise)
+
+
+def failed(exercise: str, message: str, *hints: str) -> Feedback:
+    """A wrong answer: ``message`` names the concept; ``hints`` wait for ``cl.check.hint()``.
+
+    The hints are remembered for ``exercise`` (a later failure with other hints replaces
+    them, and keeps the count of hints already seen), and the exercise becomes the one
+    ``cl.check.hint()`` helps with.
+    """
+    with _lock:
+        if _hints.get(exercise) != hints:
+            _hints[exercise] = hints
+        if exercise in _last:
+            _last.remove(exercise)
+        _last.append(exercise)
+    return Feedback(False, message, exercise, hints)
+
+
+def hint(exercise: str | None = None) -> Hint | str:
+    """The next hint for ``exercise`` (default: the last exercise whose check failed).
+
+    >>> fb = failed("demo.ex", "Not yet.", "Think about order.", "start all, then join all")
+    >>> hint("demo.ex").text
+    'Think about order.'
+    >>> hint().text
+    'start all, then join all'
+    >>> hint().number  # no more hints: the last one again
+    2
+    """
+    with _lock:
+        if exercise is None:
+            if not _last:
+                return "No hints yet: run an exercise's check first; if it fails, ask again."
+            exercise = _last[-1]
+        hints = _hints.get(exercise)
+        if not hints:
+            return f"No hints for {exercise!r}: run its check first (or it already passed)."
+        n = min(_shown.get(exercise, 0) + 1, len(hints))
+        _shown[exercise] = n
+    return Hint(exercise, n, len(hints), hints[n - 1])
 
 
 def call_checked(fn: Callable[..., Any], *args: Any) -> tuple[Any, Exception | None]:
