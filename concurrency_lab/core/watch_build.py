@@ -65,50 +65,75 @@ def smooth_ticks(values: list[int], runs: list[int], times: list[float]) -> list
 
     Linux brings a thread's CPU time up to date when the thread leaves a CPU and at each
     scheduler tick (every 1–10 ms). Read every millisecond, a thread that stays on a CPU
-    shows ``0, 0, 0, 4 ms``: flat, then a jump. The switch-in count tells the two cases
-    apart: if the thread was not switched onto a CPU again since the last update, it was on
-    the CPU all along, so the jump is spread evenly back to that update; if it was switched
-    in since, only back to the poll before that switch-in. Exact at every update; between
-    updates, as even as the evidence allows; and never more than one second of CPU per
-    second (a poll that came late would otherwise make one bin look 120 % busy).
+    shows ``0, 0, 0, 4 ms``: flat, then a jump. The switch-in count (how many times the
+    thread was put on a CPU) cuts the readings into *runs*: between two switch-ins the thread
+    was on a CPU without a break, gaining exactly one second of CPU per second. Each run is
+    drawn as such a slope, placed where the evidence puts it: it began in the poll window in
+    which its switch-in was counted and ended in the window of its last update. So two
+    threads that hand a CPU to each other inside one window are not both drawn running for
+    the whole window.
 
-    >>> smooth_ticks([0, 0, 0, 0, 4], [1, 1, 1, 1, 1], [0.0, 1.0, 2.0, 3.0, 4.0])
-    [0.0, 1.0, 2.0, 3.0, 4.0]
-    >>> smooth_ticks([0, 0, 0, 0, 2], [1, 1, 1, 2, 2], [0.0, 1.0, 2.0, 3.0, 4.0])
+    Polls every millisecond; in ms, a thread on a CPU throughout, whose 4 ms appear at once:
+
+    >>> ms = [0.0, 0.001, 0.002, 0.003, 0.004]
+    >>> def in_ms(values): return [round(v / 1e6, 2) for v in values]
+    >>> in_ms(smooth_ticks([0, 0, 0, 0, 4_000_000], [1, 1, 1, 1, 1], ms))
+    [0.5, 1.5, 2.5, 3.5, 4.0]
+
+    A thread switched in between 2 and 3 ms that has 2 ms by 4 ms ran from 2 to 4 ms:
+
+    >>> in_ms(smooth_ticks([0, 0, 0, 0, 2_000_000], [1, 1, 1, 2, 2], ms))
     [0.0, 0.0, 0.0, 1.0, 2.0]
-    >>> smooth_ticks([0, 0, 3], [1, 2, 2], [0.0, 1e-9, 2e-9])  # no faster than the clock
-    [0.0, 2.0, 3.0]
+
+    The last value stays exact, for the total. The first can be higher than the reading: a
+    thread that was on a CPU when the watch began had CPU time not yet counted then.
 
     Args:
         values: cumulative ns on CPU at each poll.
         runs: cumulative switch-in count at each poll (all zero if the kernel does not count
-            them: then the staircase is kept).
-        times: the polls' times.
+            them: then the staircase is kept as read).
+        times: the polls' times, in seconds (increasing).
 
     Returns:
-        The cumulative values, smoothed, as floats.
+        The cumulative values at the poll times, smoothed, as floats.
     """
+    n = len(values)
     out = [float(v) for v in values]
-    if not any(runs):
+    if n < 2 or not any(runs):
         return out
-    changed = switched = 0
-    for k in range(1, len(values)):
+    # 1. Cut into runs: [first poll of the run's window or None, base, end, last change poll].
+    segments: list[list[Any]] = []
+    current: list[Any] = [None, values[0], values[0], None]
+    for k in range(1, n):
         if runs[k] != runs[k - 1]:
-            switched = k
-        if values[k] != values[k - 1]:
-            since = max(changed, switched - 1)
-            span = times[k] - times[since]
-            if k - since > 1 and span > 0:
-                v0, dv = values[since], values[k] - values[since]
-                for j in range(since + 1, k):
-                    out[j] = v0 + dv * (times[j] - times[since]) / span
-            changed = k
-    # A thread cannot run faster than the clock. A poll taken a little after a tick can make
-    # a bin look busier than 100 %: move that excess back into the bins before it.
-    for k in range(len(out) - 1, 1, -1):
-        floor = out[k] - (times[k] - times[k - 1]) * 1e9
-        if out[k - 1] < floor:
-            out[k - 1] = floor
+            segments.append(current)
+            last = k if values[k] != values[k - 1] else None
+            current = [k, values[k - 1], values[k], last]
+        elif values[k] != values[k - 1]:
+            current[2], current[3] = values[k], k
+    segments.append(current)
+    # 2. Place each run: slope one, inside the windows of its switch-in and last update.
+    placed: list[tuple[float, float, float]] = []  # (start time, base ns, length s)
+    for start, base, end, last in segments:
+        if last is None or end <= base:
+            continue
+        length = (end - base) / 1e9
+        end_lo, end_hi = times[last - 1] - length, times[last] - length
+        lo, hi = end_lo, end_hi
+        if start is not None:
+            lo, hi = max(lo, times[start - 1]), min(hi, times[start])
+            if lo > hi:  # the two windows disagree (a late poll): trust the update
+                lo, hi = end_lo, end_hi
+        placed.append(((lo + hi) / 2, float(base), length))
+    # 3. Read the slopes at the poll times.
+    j = -1
+    for k, t in enumerate(times):
+        while j + 1 < len(placed) and placed[j + 1][0] <= t:
+            j += 1
+        if j >= 0:
+            t_in, base, length = placed[j]
+            out[k] = max(out[k - 1] if k else 0.0, base + min(t - t_in, length) * 1e9)
+    out[-1] = float(values[-1])  # the total stays exact
     return out
 
 
