@@ -17,11 +17,19 @@ import itertools
 import math
 import os
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from .machine import usable_cores
 from .watch_hooks import Notes, ThreadNote
-from .watch_result import MAIN_MIN_S, SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
+from .watch_result import (
+    MAIN_MIN_S,
+    SHOW_MIN_S,
+    SHOW_SHARE,
+    Resolution,
+    WatchedWorker,
+    WatchResult,
+)
 
 __all__ = ["MAX_POINTS", "build_result", "smooth_ticks"]
 
@@ -41,7 +49,7 @@ def _decode(payload: dict[str, Any]) -> tuple[list[int], dict[tuple[int, int], A
     return list(times), tasks
 
 
-def _dense(first: int, changes: array, lo: int, hi: int) -> tuple[list[int], list[int]]:
+def _dense(first: int, changes: array[int], lo: int, hi: int) -> tuple[list[int], list[int]]:
     """A task's ns on CPU and switch-in count at every poll ``lo..hi`` (0 before it appeared).
 
     ``changes`` holds flat ``(poll, ns, switch-ins)`` triples, one per poll where either
@@ -170,7 +178,7 @@ def build_result(
     workers: list[WatchedWorker] = []
     by_tid = {n.tid: n for n in notes.threads if n.tid is not None}
     seen_tids: set[int] = set()
-    resolution = "totals"
+    resolution: Resolution = "totals"
     interval = None
     sampler_cpu = None
     note = notes.problem
@@ -249,7 +257,8 @@ def build_result(
                     parent=p.parent,
                 )
             )
-    shown, hidden = [], []
+    shown: list[WatchedWorker] = []
+    hidden: list[WatchedWorker] = []
     alone = not any(w.role == "started" for w in workers)
     for w in sorted(workers, key=lambda w: (w.role != "main", w.start_s, w.name)):
         cpu = w.cpu_s or 0.0
@@ -288,9 +297,9 @@ def _root_threads(
     tasks: dict[tuple[int, int], Any],
     times_s: list[float],
     root: int,
-    by_tid: dict[int | None, ThreadNote],
+    by_tid: dict[int, ThreadNote],
     seen_tids: set[int],
-    s: Any,
+    s: Callable[[int], float],
 ) -> list[WatchedWorker]:
     out = []
     for (pid, tid), (first, last, ended, changes) in tasks.items():
@@ -298,9 +307,9 @@ def _root_threads(
             continue
         note = by_tid.get(tid)
         existed = first == 0 and note is None
-        values, runs = _dense(first, changes, first, last)
-        values = smooth_ticks(values, runs, times_s[first : last + 1])
-        baseline = values[0] if existed else 0
+        counts, runs = _dense(first, changes, first, last)
+        values = smooth_ticks(counts, runs, times_s[first : last + 1])
+        baseline = values[0] if existed else 0.0
         born = None
         if note is not None:
             born = s(note.begin_ns or note.called_ns)
@@ -354,7 +363,7 @@ def _processes(
     procs: dict[int, tuple[Any, ...]],
     times_s: list[float],
     root: int,
-    s: Any,
+    s: Callable[[int], float],
     *,
     totals: bool = False,
 ) -> list[WatchedWorker]:

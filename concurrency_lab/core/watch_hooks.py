@@ -149,7 +149,7 @@ def _check_sendable(obj: object, what: str, start_method: str) -> None:
     try:
         from .validate import check_can_send
     except ImportError:  # pragma: no cover - before the lead's move of the runners' check
-        from .runners import check_can_send  # type: ignore[attr-defined,no-redef]
+        from .runners import check_can_send  # type: ignore[attr-defined]
     for fn in _functions_in(obj):
         check_can_send(fn, what, start_method)
 
@@ -214,7 +214,7 @@ class Hooks:
     def _thread_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
         state = self
 
-        def start(thread: threading.Thread) -> None:
+        def start(thread: threading.Thread) -> Any:
             if not state.mine():
                 return original(thread)
             note = ThreadNote(
@@ -248,7 +248,7 @@ class Hooks:
     def _process_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
         state = self
 
-        def start(process: Any) -> None:
+        def start(process: Any) -> Any:
             if not state.mine():
                 return original(process)
             method = _start_method_of_process(process)

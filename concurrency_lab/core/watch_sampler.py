@@ -42,6 +42,10 @@ import sys
 import time
 from array import array
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 3 ms at start-up
+if TYPE_CHECKING:
+    from typing import Any
+
 # Run by path, Python puts this file's folder first on sys.path, where the lab's own modules
 # could shadow ones that psutil imports. (The Linux reader runs with -I, which already
 # leaves it out.)
@@ -79,13 +83,13 @@ class ProcReader:
         self.task_last: list[int] = []  # last poll at which the read worked
         self.task_ended: list[bool] = []
         # Flat (poll, ns on CPU, times switched in) triples, only when something changed.
-        self.task_changes: list[array] = []
-        self.task_value: list[object] = []  # the last line read, as bytes
+        self.task_changes: list[array[int]] = []
+        self.task_value: list[Any] = []  # the last line read, as bytes
         self.live: list[tuple[int, int]] = []  # (row, fd) of threads still readable
         self.child_fds: dict[tuple[int, int], int] = {}
         self.known_tasks: set[tuple[int, int]] = set()
         # Processes: pid -> row dict.
-        self.procs: dict[int, dict[str, object]] = {}
+        self.procs: dict[int, dict[str, Any]] = {}
         self.live_procs: list[int] = []
         self.unnamed: list[int] = []  # processes whose names we read again soon
         self.use_children_files = os.path.exists(f"/proc/{root}/task/{root}/children")
@@ -325,7 +329,7 @@ class ProcReader:
             if proc["stat_fd"] >= 0:
                 os.close(proc["stat_fd"])
 
-    def result(self) -> dict[str, object]:
+    def result(self) -> dict[str, Any]:
         for pid in self.live_procs:  # the latest names (after any exec) of those still alive
             cmdline, comm = self.read_names(pid)
             if cmdline:
@@ -371,7 +375,7 @@ class PsutilReader(ProcReader):
         import psutil  # only this reader needs it
 
         self.psutil = psutil
-        self.handles: dict[int, object] = {}
+        self.handles: dict[int, Any] = {}
         super().__init__(root, exclude, interval_s)
 
     def add_process(self, pid: int, *, parent: int, parent_tid: int, existed: bool) -> None:
@@ -461,7 +465,7 @@ class _StopSignal:
 
     def __init__(self) -> None:
         self.fd = sys.stdin.fileno()
-        self.event: object = None  # a threading.Event on Windows
+        self.event: Any = None  # a threading.Event on Windows
         if sys.platform == "win32":  # select() works only on sockets there
             import threading
 
@@ -478,7 +482,7 @@ class _StopSignal:
     def wait(self, timeout: float) -> bool:
         """True when told to stop (or the parent went away)."""
         if self.event is not None:
-            return self.event.wait(max(timeout, 0.0))
+            return bool(self.event.wait(max(timeout, 0.0)))
         ready, _, _ = select.select([self.fd], [], [], max(timeout, 0.0))
         return bool(ready)
 

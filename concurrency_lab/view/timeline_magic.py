@@ -156,7 +156,7 @@ def _show(w: Any, failed: bool) -> None:
     if result is None or (failed and not result.workers):
         return
     try:
-        display(w.plot())
+        display(w.plot())  # type: ignore[no-untyped-call]
     except Exception as exc:  # drawing must never hide the cell's own outcome
         print(f"(%%timeline could not draw the timeline: {type(exc).__name__}: {exc})")
 
@@ -184,7 +184,7 @@ def register(ipython: Any) -> None:
                 _show(w, failed=True)
             raise
         if value is not None:
-            display(value)
+            display(value)  # type: ignore[no-untyped-call]
         _show(w, failed=False)
 
     ipython.register_magic_function(timeline, magic_kind="cell", magic_name="timeline")

@@ -15,7 +15,7 @@ Introduced in ``02-the-gil.ipynb``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -38,10 +38,12 @@ def _style(kind: str) -> Any:
     return category("thread" if kind == "thread" else "process")
 
 
-def _stretches(edges: Sequence[float], shares: Sequence[float], low: float, high: float):
+def _stretches(
+    edges: Sequence[float], shares: Sequence[float], low: float, high: float
+) -> list[tuple[float, float]]:
     """Merge consecutive bins whose share is in ``[low, high)`` into ``(start, width)`` runs."""
     runs: list[tuple[float, float]] = []
-    start = None
+    start: float | None = None
     for i, share in enumerate(shares):
         inside = low <= share < high
         if inside and start is None:
@@ -205,12 +207,12 @@ def plot_watch(result: Any, ax: Axes | None = None) -> Figure:
     scale, unit = _time_unit(result.wall_s)
     n = len(result.workers)
     if ax is not None:
-        fig = ax.figure
+        fig = cast(Figure, ax.figure)
         _draw_lanes(ax, result, edges, scale)
         ax.set_xlabel(f"time since the watch began ({unit})")
         ax.set_title(_title(result))
         ax.set_xlim(min(0.0, *(w.start_s for w in result.workers)) * scale, result.wall_s * scale)
-        return finish(fig, summary=result.summary())  # type: ignore[arg-type]
+        return finish(fig, summary=result.summary())
     lanes_h = min(_MAX_LANES_HEIGHT_IN, 0.45 * max(n, 1) + 0.9)
     fig = new_figure(figsize=(10, lanes_h + 2.4))
     grid = fig.add_gridspec(2, 2, height_ratios=[1.4, lanes_h], width_ratios=[4, 1])
