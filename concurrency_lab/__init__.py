@@ -43,7 +43,7 @@ LESSONS = (
     "problems",
 )
 
-__getattr__, _dir, __all__ = lazy_names(
+_getattr, _dir, __all__ = lazy_names(
     __name__,
     {
         "core.runners": ["Run", "run_tasks", "start_join"],
@@ -87,7 +87,6 @@ __getattr__, _dir, __all__ = lazy_names(
 )
 __all__ = sorted([*__all__, *LESSONS, "check", "load_ipython_extension"])
 _MODULES = frozenset((*LESSONS, "check"))
-_getattr = __getattr__
 
 
 def __getattr__(name: str) -> Any:

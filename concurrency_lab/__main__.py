@@ -174,10 +174,15 @@ def build_steps(root: Path, pytest_args: Sequence[str] = (), *, python: str = ""
         Step("Notebooks are stored without outputs or widget state",
              (py, *strip, "--verify", *notebooks),
              fix="Strip them with: " + " ".join((py, *strip, *notebooks))),
+        Step("Types (mypy; strict on the core)", (py, "-m", "mypy")),
         Step("Package tests, doctests, every notebook (nbval) and the browser test",
              (py, "-m", "pytest", "tests", "concurrency_lab", "notebooks", "--nbval-lax",
               "--nbval-cell-timeout=120", "--ignore-glob=*_tasks.py", "--durations=30",
               *pytest_args)),
+        Step("Every notebook again with spawn as the default start method (as on macOS and "
+             "Windows)",
+             (py, "-m", "pytest", "notebooks", "--nbval-lax", "--nbval-cell-timeout=120",
+              "--default-start-method=spawn", "-p", "no:cacheprovider", "-q")),
     ]  # fmt: skip
 
 

@@ -457,14 +457,16 @@ def test_lab_job_without_jupyterlab_says_how_to_install_it(monkeypatch, capsys):
 
 def test_test_steps_run_the_project_checks_in_order():
     steps = entry.build_steps(REPO, ["-x"])
-    assert [s.title.split(" ")[0] for s in steps] == ["Lint", "Format", "Notebooks", "Package"]
+    titles = [s.title.split(" ")[0] for s in steps]
+    assert titles == ["Lint", "Format", "Notebooks", "Types", "Package", "Every"]
     for step in steps:  # every step's tool is installed in this (the test) environment
         assert step.command[0] == sys.executable and step.command[1] == "-m"
         assert importlib.util.find_spec(step.command[2]) is not None, step.command[2]
     stored = {p.relative_to(REPO).as_posix() for p in REPO.glob("notebooks/**/*.ipynb")}
     stored = {p for p in stored if ".ipynb_checkpoints" not in p}
     assert stored and stored <= set(steps[2].command)
-    assert steps[-1].command[-1] == "-x"
+    assert steps[4].command[-1] == "-x"  # pytest options go to the main test run
+    assert "--default-start-method=spawn" in steps[5].command  # notebooks as on macOS/Windows
 
 
 def test_run_steps_stops_at_the_first_failure_and_prints_its_fix(capsys):
@@ -492,7 +494,7 @@ def test_test_job_makes_the_browser_test_mandatory_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     monkeypatch.delenv(entry.REQUIRE_BROWSER_ENV, raising=False)
     assert entry.main(["test"]) == 0
-    assert len(envs) == 4 and all(e[entry.REQUIRE_BROWSER_ENV] == "1" for e in envs)
+    assert len(envs) == len(entry.build_steps(REPO)) and all(e[entry.REQUIRE_BROWSER_ENV] == "1" for e in envs)
     monkeypatch.delenv("CI")
     envs.clear()
     entry.main(["test"])

@@ -88,9 +88,8 @@ class _ThreadRouter(io.TextIOBase):
 
     def write(self, s: str) -> int:
         writer = getattr(self._local, "writer", None)
-        if writer is None:
-            return self.original.write(s)
-        return writer.write(s)
+        written: int = (self.original if writer is None else writer).write(s)
+        return written
 
     def flush(self) -> None:
         writer = getattr(self._local, "writer", None)
@@ -161,7 +160,7 @@ def process_main(
             conn.send(message)
 
     out = _LineWriter(lambda line: send(("out", line)))
-    sys.stdout = sys.stderr = out  # type: ignore[assignment]
+    sys.stdout = sys.stderr = out
     rec = Recorder(worker)
     activate(rec)
     start = time.perf_counter_ns()

@@ -31,7 +31,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, cast
 
 from .children import (
     RoutedOutput,
@@ -233,10 +234,10 @@ def _start_join_processes(
     args: tuple[Any, ...],
     timeout_s: float,
 ) -> Run:
-    ctx = get_context(method)
+    ctx: Any = get_context(method)  # typeshed's BaseContext lacks .Process and .Pipe
     names = tuple(f"worker-{i + 1}" for i in range(n_workers))
     procs: list[Any] = []
-    readers: dict[Any, int] = {}
+    readers: dict[Connection, int] = {}
     results: list[Any] = [None] * n_workers
     spans: list[Span] = []
     try:
@@ -262,11 +263,12 @@ def _start_join_processes(
                     workers=late,
                     timeout_s=timeout_s,
                 )
-            for reader in multiprocessing.connection.wait(list(readers), timeout=remaining):
-                i = readers[reader]  # type: ignore[index]
+            for ready in multiprocessing.connection.wait(list(readers), timeout=remaining):
+                reader = cast(Connection, ready)
+                i = readers[reader]
                 name, pid = names[i], procs[i].pid
                 try:
-                    message = reader.recv()  # type: ignore[union-attr]
+                    message = reader.recv()
                 except (EOFError, OSError):
                     procs[i].join(timeout=2)
                     exitcode = procs[i].exitcode
@@ -282,8 +284,8 @@ def _start_join_processes(
                     continue
                 raw = message[-1]
                 spans.extend(Span(name, pid, 0, label, s, e) for label, s, e in raw)
-                del readers[reader]  # type: ignore[arg-type]
-                reader.close()  # type: ignore[union-attr]
+                del readers[reader]
+                reader.close()
                 if kind == "error":
                     raise worker_error(name, message[1], message[2], message[3])
                 results[i] = message[1]
@@ -292,10 +294,11 @@ def _start_join_processes(
         elapsed_s = (time.perf_counter_ns() - started_ns) / 1e9
     finally:
         for reader in readers:
-            reader.close()  # type: ignore[union-attr]
+            reader.close()
         stop_processes(procs)
         for p in procs:
-            p.close() if p.exitcode is not None else None
+            if p.exitcode is not None:
+                p.close()
     spans.sort(key=lambda s: s.start_ns)
     return Run(
         kind="process",
