@@ -494,7 +494,9 @@ def test_test_job_makes_the_browser_test_mandatory_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     monkeypatch.delenv(entry.REQUIRE_BROWSER_ENV, raising=False)
     assert entry.main(["test"]) == 0
-    assert len(envs) == len(entry.build_steps(REPO)) and all(e[entry.REQUIRE_BROWSER_ENV] == "1" for e in envs)
+    assert len(envs) == len(entry.build_steps(REPO)) and all(
+        e[entry.REQUIRE_BROWSER_ENV] == "1" for e in envs
+    )
     monkeypatch.delenv("CI")
     envs.clear()
     entry.main(["test"])
