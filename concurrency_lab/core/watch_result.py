@@ -282,6 +282,8 @@ def summarize(result: Any) -> str:
                 f"Two or more were on a CPU at once in {share:.0%} of the {ms:.1g} ms samples "
                 "in which any was."
             )
+    if result.raised:
+        sentences.append(f"The block stopped with {result.raised}.")
     helpers = [w for w in result.hidden if w.role == "helper" and (w.cpu_s or 0.0) > 0.0]
     helper_cpu = sum(w.cpu_s or 0.0 for w in helpers)
     if helpers and helper_cpu >= SHOW_SHARE / 2 * wall:
@@ -295,8 +297,6 @@ def summarize(result: Any) -> str:
         sentences.append(
             f"Meanwhile other programs kept about {others:.1f} cores of this machine busy."
         )
-    if result.raised:
-        sentences.append(f"The block stopped with {result.raised}.")
     if result.note:
         sentences.append(result.note[0].upper() + result.note[1:] + ".")
     return " ".join(sentences)

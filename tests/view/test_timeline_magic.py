@@ -124,3 +124,47 @@ def test_in_a_real_kernel_the_figure_is_a_png_with_the_summary_as_text():
     kinds = [o.output_type for o in nb.cells[4].outputs]
     assert kinds == ["display_data", "error"]
     assert nb.cells[4].outputs[1].ename == "RuntimeError"
+
+
+@pytest.mark.slow
+def test_interrupting_the_kernel_draws_the_partial_timeline_and_restores_the_hooks():
+    import queue
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive("%load_ext concurrency_lab\nimport threading, time", timeout=60)
+        msg_id = kc.execute(
+            "%%timeline\n"
+            "t = threading.Thread(target=time.sleep, args=(0.2,), name='napper')\n"
+            "t.start(); t.join()\n"
+            "time.sleep(60)\n"
+        )
+        time.sleep(2.0)
+        km.interrupt_kernel()
+        kinds, deadline = [], time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] in ("display_data", "error"):
+                kinds.append((msg["msg_type"], msg["content"].get("ename")))
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        assert kinds == [("display_data", None), ("error", "KeyboardInterrupt")]
+        check = (
+            "print(_timeline.raised, [w.name for w in _timeline.workers], "
+            "threading.Thread.start.__code__.co_filename.endswith('threading.py'))"
+        )
+        reply = []
+        kc.execute_interactive(check, timeout=30, output_hook=reply.append)
+        text = "".join(m["content"].get("text", "") for m in reply)
+        assert text.strip() == "KeyboardInterrupt ['napper'] True"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
