@@ -51,7 +51,8 @@ from .errors import (
     WorkerTimeoutError,
 )
 from .machine import check_start_method, get_context
-from .tracing import Span
+from .results import Result
+from .tracing import Span, together_s
 from .validate import check_callable, check_can_send, check_kind, check_n_workers, check_timeout
 
 __all__ = ["Run", "run_tasks", "start_join"]
@@ -67,7 +68,7 @@ __all__ = ["Run", "run_tasks", "start_join"]
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Result):
     """What happened when workers ran: results in worker/task order, and every span.
 
     Attributes:
@@ -97,6 +98,36 @@ class Run:
         if not self.spans:
             return 0.0
         return (min(s.start_ns for s in self.spans) - self.started_ns) / 1e9
+
+    @property
+    def together_s(self) -> float:
+        """Seconds during which two or more workers were running their work at once."""
+        return together_s(self.spans)
+
+    def summary(self) -> str:
+        """What ran, how long it took, and how long the workers really ran side by side.
+
+        The overlap comes from the workers' own spans, not from ``elapsed_s``, which also
+        counts the time processes take to start (long under ``spawn``).
+        """
+        noun = (
+            self.kind
+            if self.n_workers == 1
+            else f"{self.kind}es"
+            if self.kind == "process"
+            else f"{self.kind}s"
+        )
+        how = f" ({self.start_method})" if self.start_method else ""
+        text = f"{self.n_workers} {noun}{how} finished in {self.elapsed_s * 1e3:.1f} ms"
+        if self.kind == "process" and self.first_start_s >= 0.005:
+            text += f"; the first began its work after {self.first_start_s * 1e3:.1f} ms"
+        if len({s.worker for s in self.spans}) >= 2:
+            together = self.together_s
+            if together > 0:
+                text += f"; two or more were working at the same time for {together * 1e3:.1f} ms"
+            else:
+                text += "; no two of them were ever working at the same time"
+        return text + "."
 
     def __repr__(self) -> str:
         method = f", start_method={self.start_method!r}" if self.start_method else ""

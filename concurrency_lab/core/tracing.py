@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Recorder", "Span", "collect", "record_span", "span"]
+__all__ = ["Recorder", "Span", "collect", "record_span", "span", "together_s"]
 
 _clock = time.perf_counter_ns
 
@@ -177,3 +178,37 @@ def collect() -> list[Span]:
         del rec._raw[:]  # in place: threads keep appending to the same list
     out.sort(key=lambda s: s.start_ns)
     return out
+
+
+def together_s(spans: Iterable[Span]) -> float:
+    """Seconds during which spans of at least two different workers were running at once.
+
+    Nested spans of one worker count once (a worker is running while any of its spans is).
+    Use it to ask "did these workers really overlap?" from what they recorded, not from how
+    long the whole run took (that includes the time processes take to start).
+
+    >>> a = Span("w1", 1, 1, "run", 0, 100)
+    >>> b = Span("w2", 1, 2, "run", 50, 150)
+    >>> together_s([a, b]) * 1e9
+    50.0
+    """
+    events: list[tuple[int, int, str]] = []
+    for s in spans:
+        events.append((s.start_ns, 1, s.worker))
+        events.append((s.end_ns, -1, s.worker))
+    events.sort(key=lambda e: (e[0], e[1]))  # ends before starts at the same instant
+    depth: dict[str, int] = {}
+    running = 0
+    last = 0
+    total = 0
+    for t, step, worker in events:
+        if running >= 2:
+            total += t - last
+        last = t
+        before = depth.get(worker, 0)
+        depth[worker] = before + step
+        if before == 0 and step == 1:
+            running += 1
+        elif before == 1 and step == -1:
+            running -= 1
+    return total / 1e9

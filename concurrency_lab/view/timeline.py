@@ -1,4 +1,4 @@
-"""Timelines of runs, start-up costs, and the memory-isolation demo."""
+"""The timeline of a run: one row per worker, one bar per span, coloured by process."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..core.runners import Run
-from ..core.tracing import Span
-from ..view.style import new_axes, worker_colors
+from ..core.tracing import Span, together_s
+from .style import finish, new_axes, text_color_on, worker_styles
 
 __all__ = ["plot_timeline"]
 
@@ -36,10 +36,12 @@ def plot_timeline(
 ) -> Figure:
     """Draw a Gantt-style timeline: one row per worker, one bar per span.
 
-    Bars are coloured by process id, so the threads of one process share a
-    colour and separate processes stand apart. Nested spans (a step inside a
-    worker's run) are drawn as thinner bars on top. Time is in milliseconds
-    from the start of the run. Introduced in ``01-threads-and-processes.ipynb``.
+    Bars are coloured by process id, so the threads of one process share a colour and
+    separate processes stand apart (beyond eight processes the colours repeat lighter and
+    hatched, and the legend names each pid). Nested spans (a step inside a worker's run) are
+    drawn as thinner bars on top. Time is in milliseconds from the start of the run. The
+    figure's summary says how long two or more workers were running at the same time.
+    Introduced in ``01-threads-and-processes.ipynb``.
 
     Args:
         run: a :class:`~concurrency_lab.runners.Run`, or a list of spans.
@@ -67,7 +69,7 @@ def plot_timeline(
     height = max(2.2, 0.45 * len(rows) + 1.2)
     fig, ax = new_axes(ax, figsize=(9, min(height, 9)))
     pids = list(dict.fromkeys(s.pid for s in spans))
-    colors = worker_colors(pids)
+    styles = worker_styles(pids)
     row_of = {w: i for i, w in enumerate(rows)}
     by_row: dict[str, list[Span]] = {w: [] for w in rows}
     for s in spans:
@@ -89,11 +91,12 @@ def plot_timeline(
                 ax.broken_barh(
                     bars,
                     (y - h / 2, h),
-                    facecolors=colors[pid],
+                    facecolors=styles[pid].color,
                     edgecolors="white",
+                    hatch=styles[pid].hatch or None,
                     linewidth=0.5,
                     # outer spans fade when steps are drawn inside them
-                    alpha=1.0 if depth else (0.4 if max(depths) > 0 else 0.85),
+                    alpha=1.0 if depth else (0.4 if max(depths) > 0 else 1.0),
                 )
             if label_spans and len(spans) <= 200:
                 for s in level:
@@ -111,19 +114,22 @@ def plot_timeline(
                             ha="center",
                             va="bottom" if nested else "center",
                             fontsize=7 if nested else 8,
-                            color="0.25" if nested else "white",
+                            color="0.25" if nested else text_color_on(styles[s.pid].color),
                             clip_on=True,
                         )
     ax.set_yticks(range(len(rows)), rows)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, end_ms * 1.02)
     ax.set_xlabel("time since the run started (ms)")
+    ax.set_ylabel("worker")
     ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    if 1 < len(pids) <= 12:
+    ax.set_title(title or f"{len(rows)} worker(s)")
+    if 1 < len(pids) <= 24:
         ax.legend(
-            handles=[Patch(color=colors[p], label=f"pid {p}") for p in pids],
+            handles=[
+                Patch(facecolor=styles[p].color, hatch=styles[p].hatch, label=f"pid {p}")
+                for p in pids
+            ],
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             fontsize=8,
@@ -139,4 +145,23 @@ def plot_timeline(
             va="bottom",
             fontsize=8,
         )
-    return fig
+    return finish(fig, summary=_summary(run, spans, rows, pids, end_ms))
+
+
+def _summary(
+    run: Run | Sequence[Span], spans: list[Span], rows: list[str], pids: list[int], end_ms: float
+) -> str:
+    if isinstance(run, Run):
+        return run.summary()
+    if not spans:
+        return "No spans were recorded, so the timeline is empty."
+    where = "one process" if len(pids) == 1 else f"{len(pids)} processes"
+    text = f"{len(rows)} worker(s) in {where} over {end_ms:.1f} ms"
+    together = together_s(spans)
+    if len(rows) >= 2:
+        text += (
+            f"; two or more were running at the same time for {together * 1e3:.1f} ms"
+            if together > 0
+            else "; no two of them ran at the same time"
+        )
+    return text + "."

@@ -1,21 +1,11 @@
-"""The timeline explorer of lesson 01: pick workers and kind, press Run, see the timeline."""
+"""The timeline explorer of lessons 00 and 01: workers and kind in, a timeline out."""
 
 from __future__ import annotations
-
-from typing import Any
-
-import ipywidgets as W
 
 from ..core.machine import KINDS, usable_cores
 from ..core.runners import Run, start_join
 from ..core.workloads import calibrate, cpu_bound, gil_releasing, io_bound
-from ..view.explorer import (
-    chosen_start_method,
-    run_button,
-    safe_callback,
-    show_in,
-    start_method_dropdown,
-)
+from .explorer import Choice, Explorer, Slider, StartMethod
 from .timeline import plot_timeline
 
 __all__ = ["TIMELINE_WORKLOADS", "run_timeline_experiment", "timeline_explorer"]
@@ -58,42 +48,37 @@ def run_timeline_experiment(
     )
 
 
-def timeline_explorer(*, n_workers: int = 2, kind: str = "thread") -> W.VBox:
-    """Controls for workers, kind, start method and workload; Run redraws the timeline.
+def timeline_explorer(*, n_workers: int = 2, kind: str = "thread") -> Explorer[Run]:
+    """Pick the number of workers, threads or processes, the start method and the work; Run
+    starts them, joins them and draws the timeline, with a sentence saying how long they really
+    ran side by side.
 
-    Introduced in ``01-threads-and-processes.ipynb``.
+    Introduced in ``00-start-here.ipynb``.
     """
-    cores = usable_cores()
-    workers = W.IntSlider(
-        value=n_workers,
-        min=1,
-        max=max(8, 2 * cores),
-        description="workers",
-        continuous_update=False,
+    most = max(8, 2 * min(usable_cores(), 8))  # 16 at most: readable rows, quick on 64 cores
+    ex: Explorer[Run] = Explorer(
+        run_timeline_experiment,
+        {
+            "n_workers": Slider(
+                "workers",
+                1,
+                most,
+                value=min(n_workers, most),
+                help="how many threads or processes to start, then join",
+            ),
+            "kind": Choice("kind", list(KINDS), value=kind, help="threads share one process"),
+            "start_method": StartMethod(),
+            "workload": Choice(
+                "work",
+                list(TIMELINE_WORKLOADS.items()),
+                value="cpu",
+                help="what each worker does for about 50 ms",
+            ),
+        },
+        draw=plot_timeline,
+        title="Timeline explorer",
+        button_help="start the workers, join them, draw the timeline",
+        rows=[["n_workers", "kind"], ["start_method", "workload"]],
     )
-    kind_w = W.ToggleButtons(options=list(KINDS), value=kind, description="kind")
-    method = start_method_dropdown()
-    workload = W.Dropdown(options=list(TIMELINE_WORKLOADS.items()), value="cpu", description="work")
-    button = run_button("Run", tooltip="start the workers, join them, draw the timeline")
-    out = W.Output()
-    status = W.HTML()
-
-    def update(*_: Any) -> None:
-        method.disabled = kind_w.value == "thread"
-        status.value = "<i>running…</i>"
-        run = run_timeline_experiment(
-            workload=workload.value,
-            n_workers=workers.value,
-            kind=kind_w.value,
-            start_method=chosen_start_method(method),
-        )
-        show_in(out, plot_timeline(run))
-        status.value = f"{run.n_workers} {run.kind}(s) finished in {run.elapsed_s * 1e3:.1f} ms"
-
-    callback = safe_callback(out, update)
-    button.on_click(callback)
-    kind_w.observe(lambda change: setattr(method, "disabled", change["new"] == "thread"), "value")
-    method.disabled = kind == "thread"
-    box = W.VBox([W.HBox([workers, kind_w]), W.HBox([method, workload, button]), status, out])
-    box.run = callback  # type: ignore[attr-defined]  # lets tests and notebooks trigger a run
-    return box
+    ex.disable_when("start_method", lambda v: v["kind"] == "thread")
+    return ex

@@ -182,33 +182,26 @@ def test_plot_startup_and_memory():
 
 
 def test_timeline_explorer_runs_on_click():
-    box = cl.timeline_explorer(n_workers=2)
-    workers, kind = box.children[0].children
-    method, work, button = box.children[1].children
-    status, out = box.children[2], box.children[3]
-    workers.value = 3
-    work.value = "io"
-    kind.value = "process"
-    assert method.disabled is False
-    button.click()
-    assert "3 process(s) finished" in status.value
-    assert len(out.outputs) == 1
-    kind.value = "thread"
-    assert method.disabled is True
+    ex = cl.timeline_explorer(n_workers=2)
+    ex.controls["n_workers"].value = 3
+    ex.controls["workload"].value = "io"
+    ex.controls["kind"].value = "process"
+    assert ex.controls["start_method"].disabled is False
+    ex.button.click()
+    assert ex.summary.startswith("3 processes (") and "finished in" in ex.summary
+    assert "working at the same time" in ex.summary
+    assert ex.summary in ex.status.value and len(ex.output.outputs) == 1
+    ex.controls["kind"].value = "thread"
+    assert ex.controls["start_method"].disabled is True
 
 
 def test_timeline_explorer_shows_errors_in_its_output(monkeypatch):
-    from concurrency_lab.view import timeline_explorer as timeline
-
-    def broken(**kwargs):
-        raise ValueError("'n_workers' must be >= 1 (got 0).")
-
-    monkeypatch.setattr(timeline, "run_timeline_experiment", broken)
-    box = cl.timeline_explorer()
-    box.children[1].children[2].click()
-    out = box.children[3]
-    assert out.outputs[0]["name"] == "stderr"
-    assert "ValueError: 'n_workers' must be >= 1" in out.outputs[0]["text"]
+    ex = cl.timeline_explorer()
+    ex.controls["n_workers"].value = 1
+    monkeypatch.setattr(ex, "_compute", lambda **kw: cl.start_join(cl.noop, 0))
+    assert ex.run() is None
+    assert "'n_workers' must be >= 1" in ex.error
+    assert ex.output.outputs[0]["name"] == "stderr"
 
 
 def test_run_timeline_experiment_rejects_unknown_workload():
