@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..core.machine import KINDS, usable_cores
 from ..core.runners import Run, start_join
 from ..core.workloads import calibrate, cpu_bound, gil_releasing, io_bound
@@ -34,6 +37,8 @@ def run_timeline_experiment(
         workload: ``"cpu"``, ``"io"`` or ``"c"`` (GIL-releasing).
         work_s: roughly how long one worker's work takes when it runs alone.
     """
+    target: Callable[..., Any]
+    args: tuple[Any, ...]
     if workload == "cpu":
         target, args = cpu_bound, (calibrate(cpu_bound, work_s),)
     elif workload == "io":
