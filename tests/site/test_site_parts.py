@@ -368,3 +368,42 @@ def test_the_site_never_replaces_the_repository_or_a_foreign_folder(tmp_path: Pa
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
+
+
+# ------------------------------------------------------------------------- execution, for real
+
+
+@pytest.mark.slow
+def test_a_hanging_cell_times_out_and_a_stray_process_is_ended(tmp_path: Path) -> None:
+    """A real kernel: one cell starts a process that would outlive the kernel, the next hangs."""
+    import asyncio
+
+    stray = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],"
+        " start_new_session=True)"
+    )
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# 99 · Test"),
+            new_code_cell(stray),
+            new_code_cell("import time\ntime.sleep(120)"),
+        ]
+    )
+    work = tmp_path / "nb"
+    work.mkdir()
+    nbformat.write(nb, work / "99-test.ipynb")
+    (done,) = asyncio.run(
+        execute.execute_all(
+            [work / "99-test.ipynb"],
+            work,
+            scratch=tmp_path / "scratch",
+            jobs=1,
+            cell_timeout_s=3,
+            notebook_timeout_s=60,
+        )
+    )
+    what = [str(p) for p in done.problems]
+    assert what[0] == "99-test.ipynb, cell 2: timed out after 3 s", what
+    assert any("left processes running (killed)" in w and "sleep(120)" in w for w in what), what
+    assert done.elapsed_s < 30

@@ -11,6 +11,7 @@ case, and processes it left behind are killed and reported.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import sys
@@ -124,7 +125,7 @@ async def execute_one(
     client = NotebookClient(
         nb,
         km=km,
-        timeout=int(cell_timeout_s),
+        timeout=max(1, round(cell_timeout_s)),
         startup_timeout=60,
         allow_errors=True,  # an error is recorded, the remaining cells still run
         store_widget_state=True,
@@ -154,6 +155,7 @@ async def execute_one(
         finally:
             elapsed = time.monotonic() - start
             tree = _kernel_tree(km)
+            await _stop_client(client)
             await _shutdown(km)
     if "widgets" not in nb.metadata:
         try:  # a timeout skipped nbclient's own call: keep what the widgets showed so far
@@ -207,6 +209,17 @@ def _running_cell(nb: NotebookNode) -> int | None:
         i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")
     ]
     return started[-1] if started else None
+
+
+async def _stop_client(client: NotebookClient) -> None:
+    """Close the client's channels (nbclient leaves them open when it does not own the kernel)."""
+    kc = client.kc
+    if kc is None:
+        return
+    stopped = kc.stop_channels()
+    if inspect.isawaitable(stopped):
+        await stopped
+    client.kc = None
 
 
 async def _shutdown(km: AsyncKernelManager) -> None:
