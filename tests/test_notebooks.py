@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
 import re
 from pathlib import Path
@@ -27,8 +29,21 @@ def _source(cell: dict) -> str:
     return src if isinstance(src, str) else "".join(src)
 
 
+COURSE = [
+    "00-start-here",
+    "01-threads-and-processes",
+    "02-the-gil",
+    "03-core-scaling",
+    "04-races-and-locks",
+    "05-deadlocks",
+    "06-ipc",
+    "07-choosing-a-model",
+    "08-common-problems",
+]
+
+
 def test_the_course_has_its_notebooks():
-    assert [nb.name[:2] for nb in NOTEBOOKS][:2] == ["00", "01"]
+    assert [nb.stem for nb in NOTEBOOKS] == COURSE
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
@@ -64,3 +79,86 @@ def test_every_lesson_has_a_solutions_notebook(path):
     assert solution.exists(), f"missing {solution.relative_to(ROOT)}"
     code = "\n".join(_source(c) for c in _load(solution)["cells"] if c["cell_type"] == "code")
     assert "cl.check." in code
+
+
+# --------------------------------------------------------------------------- core path
+
+
+def _tags(cell: dict) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _python(cell: dict) -> tuple[str, set[str]]:
+    """The cell's Python (magics removed) and the names its magics define."""
+    lines = _source(cell).splitlines()
+    defined: set[str] = set()
+    if lines and lines[0].startswith("%%worker_module"):
+        defined.add(lines[0].split()[1])
+        lines = lines[1:]
+    elif lines and lines[0].startswith("%%"):
+        lines = lines[1:]
+    body = [ln for ln in lines if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(body), defined
+
+
+def _names(cell: dict) -> tuple[set[str], set[str]]:
+    """``(defined, used)`` top-level names of a code cell."""
+    code, defined = _python(cell)
+    tree = ast.parse(code)
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+    return defined, used - set(dir(builtins))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_optional_parts_are_marked_where_they_begin(path):
+    """An optional part is a run of cells tagged "optional"; its first cell says so."""
+    cells = _load(path)["cells"]
+    previous = False
+    for i, cell in enumerate(cells):
+        optional = "optional" in _tags(cell)
+        if optional and not previous:
+            assert cell["cell_type"] == "markdown" and _source(cell).lstrip().startswith(
+                ("**Optional:**", "## Optional", "### Optional")
+            ), f"cell {i} begins an optional part: start its first markdown with **Optional:**"
+        previous = optional
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_core_path_needs_nothing_from_an_optional_part(path):
+    """Skipping every optional part must leave no later core cell without a name it uses."""
+    core_defined: set[str] = set()
+    optional_only: dict[str, int] = {}
+    problems = []
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        defined, used = _names(cell)
+        if "optional" in _tags(cell):
+            for name in defined - core_defined:
+                optional_only.setdefault(name, i)
+            continue
+        for name in sorted(used - defined - core_defined):
+            if name in optional_only:
+                problems.append(
+                    f"core cell {i} uses {name!r}, set only in optional cell {optional_only[name]}"
+                )
+        core_defined |= defined
+        src = _source(cell)
+        if re.search(r"^%%(timeline|worker_module)", src, re.M):
+            assert "%load_ext concurrency_lab" in "".join(
+                _source(c)
+                for c in _load(path)["cells"][: i + 1]
+                if c["cell_type"] == "code" and "optional" not in _tags(c)
+            ), f"core cell {i} uses a magic before a core cell runs %load_ext concurrency_lab"
+    assert not problems, "\n".join(problems)
