@@ -114,20 +114,29 @@ def built_site(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         log, _ = proc.communicate(timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc)
         log, _ = proc.communicate(timeout=30)
         pytest.fail(f"the site build took over {BUILD_TIMEOUT_S:.0f} s:\n{log[-3000:]}")
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # nothing of the build may outlive it
-        except (ProcessLookupError, PermissionError):
-            pass
+        _kill_group(proc)  # nothing of the build may outlive it
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "build.log").write_text(log)
     if proc.returncode not in (0, 1) or not (out / "site.json").is_file():
         pytest.fail(f"the site build failed (exit {proc.returncode}):\n{log[-3000:]}")
     manifest = json.loads((out / "site.json").read_text())
     return BuiltSite(out, executed, proc.returncode, log, manifest)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """End the build and anything left in its process group (POSIX), or the build (elsewhere)."""
+    killpg = getattr(os, "killpg", None)
+    try:
+        if killpg is not None:
+            killpg(proc.pid, signal.SIGKILL)
+        elif proc.poll() is None:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 @pytest.fixture(scope="module")

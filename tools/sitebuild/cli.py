@@ -154,10 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 nbformat.write(done.nb, args.executed / done.source.name)
         logs = {done.source.name: done.log.read_text(errors="replace")[-4000:] for done in executed}
 
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    copy_assets(out)
+    # Pages are written next to the site and swapped in at the end: a build that stops half-way
+    # leaves the previous site as it was.
+    staging = out.with_name(f".{out.name}.partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    copy_assets(staging)
     guide = REPO / GUIDE
     pages = {les.source.resolve(): les.page for les in lessons}
     pages[(REPO / "README.md").resolve()] = "index.html"
@@ -193,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "next": _brief(lessons[i + 1]) if i + 1 < len(lessons) else None,
         }
         page = render_lesson(done.nb, lesson, links=links, context={"site": site, "lesson": nav})
-        write_page(out, lesson.page, page)
+        write_page(staging, lesson.page, page)
         summaries.append(
             {
                 **{k: nav[k] for k in ("page", "number", "title", "notebook", "repo_path")},
@@ -208,11 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         )
 
-    (out / "index.html").write_text(
+    (staging / "index.html").write_text(
         landing_page(repo=REPO, links=links, site=site, lessons=summaries), encoding="utf-8"
     )
     if guide.is_file():
-        (out / "instructor-guide.html").write_text(
+        (staging / "instructor-guide.html").write_text(
             guide_page(guide=guide, links=links, site=site), encoding="utf-8"
         )
     duration = time.monotonic() - t0
@@ -221,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.jobs == 1
         else "two at a time: they shared the cores, so their timings are less clean"
     )
-    (out / "measured.html").write_text(
+    (staging / "measured.html").write_text(
         measured_page(
             site=site,
             lessons=summaries,
@@ -246,7 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lessons": summaries,
         "problems": problems,
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
     print(f"Site written to {out / 'index.html'} in {seconds(duration)}")
     if problems:
         print(f"\n{len(problems)} problem(s) in the lessons (also shown on their pages):")
