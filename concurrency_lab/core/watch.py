@@ -263,6 +263,11 @@ class Watch:
         return self.result._repr_markdown_() if self._result else repr(self)
 
     def __enter__(self) -> Watch:
+        if self._state is not None:
+            raise WatchError(
+                "This watch has already been used: a Watch records one block. Start a new one "
+                "with 'with cl.watch() as w:'."
+            )
         state = Hooks()
         if not watch_hooks.claim(state):
             raise WatchError(

@@ -321,6 +321,9 @@ def test_one_watch_at_a_time_and_results_only_after_the_block():
             w.workers  # noqa: B018
     assert isinstance(w.workers, tuple)
     assert repr(w).startswith("<Watch: ")
+    with pytest.raises(WatchError, match="already been used"):
+        with w:
+            pass
 
 
 @pytest.mark.parametrize(
