@@ -81,6 +81,8 @@ class WatchedWorker(Result):
             ``"native"`` (a thread not started through ``threading``).
         sample_s: times of the CPU samples, in seconds since the watch began.
         cpu_seen_s: CPU seconds used by then (cumulative, same length as ``sample_s``).
+
+    Introduced in ``02-the-gil.ipynb``.
     """
 
     name: str
@@ -147,10 +149,10 @@ class WatchResult(Result):
     """What a watch saw. Built by :class:`Watch` when its ``with`` block ends.
 
     Attributes:
-        workers: the lanes, in the order they started: every thread and process the code
-            started, plus anything else that was on a CPU for at least ``SHOW_SHARE`` of
-            the time (the main thread doing the work itself, a pool from an earlier cell).
-        hidden: what was seen but left out of the picture (idle main thread, the standard
+        workers: the lanes: the main thread first if it did real work (``MAIN_MIN_S``), then
+            every thread and process the code started, in the order they started, and
+            whatever existed before the watch and kept a CPU busy (``SHOW_SHARE``).
+        hidden: what was seen but left out of the picture (an idle main thread, the standard
             library's helper threads and processes, idle threads from earlier cells).
         wall_s: seconds from the start of the ``with`` block to its end.
         resolution: ``"samples"`` (when each worker ran, sampled from outside the GIL) or
@@ -164,6 +166,11 @@ class WatchResult(Result):
         others_busy: how many cores *other* programs kept busy on average meanwhile (from
             ``/proc/stat``, in 10 ms ticks, minus this watch's own CPU); ``None`` where
             unknown. A busy machine explains workers that could not run side by side.
+
+    ``summary()`` gives one to three sentences computed from these numbers, ``plot()`` the
+    picture, ``cores_busy()`` the series the picture's top panel draws.
+
+    Introduced in ``02-the-gil.ipynb``.
     """
 
     workers: tuple[WatchedWorker, ...]
@@ -275,11 +282,12 @@ def summarize(result: Any) -> str:
                 f"{who} used {cpu:.2f} s of CPU in {wall:.2f} s{known}: on average "
                 f"{avg:.1f} of this machine's {result.cores} cores were busy."
             )
-        share = parallel_share(result)
+        edges = default_edges(result)
+        share = parallel_share(result, edges)
         if share is not None:
-            ms = (result.sample_interval_s or 0) * 1e3
+            ms = (edges[1] - edges[0]) * 1e3
             sentences.append(
-                f"Two or more were on a CPU at once in {share:.0%} of the {ms:.1g} ms samples "
+                f"Two or more were on a CPU at once in {share:.0%} of the {ms:.2g} ms steps "
                 "in which any was."
             )
     if result.raised:

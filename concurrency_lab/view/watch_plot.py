@@ -1,8 +1,8 @@
 """Draw what ``cl.watch()`` saw: one lane per thread or process, solid where it was on a CPU.
 
 The picture is the lesson. Each lane's thin line is the worker's lifetime; over it, a solid
-bar wherever the worker was on a CPU for most of a sample (1 ms on Linux), a pale bar where
-it ran for part of one. Two CPU-bound threads under the GIL take visible turns; two
+bar wherever the worker was on a CPU for at least half of a time step (one sample: 1 ms on
+Linux; longer watches use at most 2,000 steps), a pale bar where it ran for part of one. Two CPU-bound threads under the GIL take visible turns; two
 processes run solid side by side. Above the lanes, how many cores were busy at each moment
 (the sum of the lanes); beside them, each worker's CPU total in seconds.
 
@@ -26,7 +26,8 @@ from .style import category, finish, new_figure
 
 __all__ = ["SOLID_SHARE", "plot_watch"]
 
-#: A sample counts as "on a CPU" (solid) when the worker ran at least this share of it.
+#: A time step (one sample interval, or wall/2000 for long watches) is drawn "on a CPU"
+#: (solid) when the worker ran at least this share of it.
 SOLID_SHARE = 0.5
 #: Below this share a sample is drawn as not running at all.
 PALE_SHARE = 0.1
@@ -93,7 +94,7 @@ def _draw_lanes(ax: Axes, result: Any, edges: list[float], scale: float) -> None
     ax.set_ylim(len(workers) - 0.5, -0.5)
 
 
-def _legend(ax: Axes, result: Any) -> None:
+def _legend(ax: Axes, result: Any, step_s: float) -> None:
     """The key, in its own (empty) axes so that it never covers a lane."""
     kinds = list(dict.fromkeys(w.kind for w in result.workers))
     handles: list[Any] = []
@@ -109,8 +110,7 @@ def _legend(ax: Axes, result: Any) -> None:
             )
         )
     if sampled and kinds:
-        ms = (result.sample_interval_s or 0.0) * 1e3
-        pale = f"on a CPU for part of a {ms:.1g} ms sample"
+        pale = f"on a CPU for part of a {step_s * 1e3:.2g} ms step"
         handles.append(Patch(facecolor="#888888", alpha=_PALE_ALPHA, label=pale))
     if kinds:
         handles.append(Line2D([], [], color="#888888", linewidth=1.2, label="alive"))
@@ -220,7 +220,7 @@ def plot_watch(result: Any, ax: Axes | None = None) -> Figure:
     busy = fig.add_subplot(grid[0, 0], sharex=lanes)
     totals = fig.add_subplot(grid[1, 1], sharey=lanes)
     key = fig.add_subplot(grid[0, 1])
-    _legend(key, result)
+    _legend(key, result, edges[1] - edges[0])
     if n:
         _draw_lanes(lanes, result, edges, scale)
         _draw_totals(totals, result)
