@@ -46,12 +46,6 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 3 ms a
 if TYPE_CHECKING:
     from typing import Any
 
-# Run by path, Python puts this file's folder first on sys.path, where the lab's own modules
-# could shadow ones that psutil imports. (The Linux reader runs with -I, which already
-# leaves it out.)
-if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
 FORMAT = 2
 # How often (in polls) to check that the parent is still alive.
 _PARENT_CHECK_EVERY = 64
@@ -561,6 +555,11 @@ def main(argv: list[str]) -> int:
     if reader not in ("proc", "psutil") or len(argv) % 2:
         print(main.__doc__, file=sys.stderr)
         return 2
+    # Run by path, Python puts this file's folder first on sys.path, where the lab's own
+    # modules could shadow ones that psutil imports. (The Linux reader runs with -I, which
+    # already leaves it out.)
+    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
     # Ctrl-C is not ours: the watcher starts us in a session (POSIX) or process group
     # (Windows) of our own, so the terminal's interrupt reaches only the watched program.
     return run(root, parent, interval, reader)
