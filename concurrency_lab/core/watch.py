@@ -188,16 +188,21 @@ def _machine_ticks() -> tuple[int, int, int] | None:
     return sum(fields) - idle, sum(fields), n_cpus
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
-    """Read one line from the sampler's stdout, waiting at most ``timeout_s``."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
+def _read_line(
+    proc: subprocess.Popen[bytes], timeout_s: float, *, use_select: bool = os.name == "posix"
+) -> bytes:
+    """Read one line from the sampler's stdout, waiting at most ``timeout_s``.
+
+    Windows has no ``select()`` for pipes (``use_select=False``): a helper thread reads.
+    """
+    stdout = proc.stdout
+    assert stdout is not None
+    fd = stdout.fileno()
     deadline = time.monotonic() + timeout_s
     data = b""
-    if os.name != "posix":  # select() works on sockets only there: read in a thread
+    if not use_select:
         box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.daemon = True
+        reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout_s)
         return box[0] if box else b""

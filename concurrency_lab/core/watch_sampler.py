@@ -457,10 +457,10 @@ class PsutilReader(ProcReader):
 class _StopSignal:
     """Wait up to a timeout for a line (or end of file) on stdin."""
 
-    def __init__(self) -> None:
-        self.fd = sys.stdin.fileno()
+    def __init__(self, fd: int | None = None, *, use_thread: bool = sys.platform == "win32"):
+        self.fd = sys.stdin.fileno() if fd is None else fd
         self.event: Any = None  # a threading.Event on Windows
-        if sys.platform == "win32":  # select() works only on sockets there
+        if use_thread:  # Windows: select() works only on sockets there
             import threading
 
             self.event = threading.Event()

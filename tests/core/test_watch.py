@@ -372,6 +372,28 @@ def test_the_sampler_exits_when_the_watched_process_dies():
         pytest.fail("the sampler outlived its parent by 5 s")
 
 
+def test_the_windows_ways_of_waiting_on_a_pipe_work_too():
+    """Windows has no select() for pipes: both ends then wait with a reader thread."""
+    from concurrency_lab.core.watch_sampler import _StopSignal
+
+    code = "import time; print('ready 1', flush=True); time.sleep(0.2)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert watch_module._read_line(proc, 10, use_select=False) == b"ready 1\n"
+    finally:
+        proc.wait(10)
+        proc.stdout.close()
+    read_end, write_end = os.pipe()
+    try:
+        stop = _StopSignal(read_end, use_thread=True)
+        assert stop.wait(0.01) is False
+        os.write(write_end, b"stop\n")
+        assert stop.wait(5) is True
+    finally:
+        os.close(write_end)
+        os.close(read_end)
+
+
 # --------------------------------------------------------------------------- notebook functions
 
 NOTEBOOK_SIM = textwrap.dedent(
