@@ -64,6 +64,7 @@ from typing import Any, Literal
 
 from . import watch_hooks
 from .errors import LabError
+from .load import machine_ticks
 from .watch_build import build_result
 from .watch_hooks import Hooks
 from .watch_result import MAIN_MIN_S, SHOW_MIN_S, SHOW_SHARE, WatchedWorker, WatchResult
@@ -167,25 +168,6 @@ class _Sampler:
             self.proc.communicate(timeout=_STOP_TIMEOUT_S)
         except (subprocess.TimeoutExpired, ValueError, OSError):
             pass
-
-
-def _machine_ticks() -> tuple[int, int, int] | None:
-    """``(busy, total, n_cpus)`` clock ticks of the whole machine so far (Linux), else None."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            text = f.read(65536)
-    except OSError:
-        return None
-    lines = text.split(b"\n")
-    try:
-        fields = [int(x) for x in lines[0].split()[1:9]]
-    except ValueError:
-        return None
-    if len(fields) < 8:
-        return None
-    idle = fields[3] + fields[4]  # idle + iowait
-    n_cpus = sum(1 for line in lines[1:] if line.startswith(b"cpu"))
-    return sum(fields) - idle, sum(fields), n_cpus
 
 
 def _read_line(
@@ -302,7 +284,7 @@ class Watch:
         except BaseException:
             self._abandon()
             raise
-        notes.machine_enter = _machine_ticks()
+        notes.machine_enter = machine_ticks()
         notes.cpu_enter_ns = time.thread_time_ns()
         notes.t0_ns = time.perf_counter_ns()
         return self
@@ -326,7 +308,7 @@ class Watch:
         notes = self._state.notes
         notes.t1_ns = time.perf_counter_ns()
         notes.cpu_exit_ns = time.thread_time_ns()
-        notes.machine_exit = _machine_ticks()
+        notes.machine_exit = machine_ticks()
         sampler = self._sampler
         self._sampler = None
         try:

@@ -74,8 +74,8 @@ class Notes:
     t1_ns: int = 0
     cpu_enter_ns: int = 0
     cpu_exit_ns: int = 0
-    machine_enter: tuple[int, int, int] | None = None
-    machine_exit: tuple[int, int, int] | None = None
+    machine_enter: tuple[float, float, int] | None = None  # core.load.machine_ticks()
+    machine_exit: tuple[float, float, int] | None = None
 
 
 # --------------------------------------------------------------------------- which watch is on

@@ -12,6 +12,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .load import BUSY_CORES, MIN_WALL_S
 from .results import Result
 
 if TYPE_CHECKING:
@@ -51,10 +52,6 @@ SHOW_SHARE = 0.1
 SHOW_MIN_S = 0.01
 #: Most bins drawn or summed across a watch.
 MAX_BINS = 2_000
-# Say that other programs were busy when they used at least this many cores on average,
-# over a watch long enough for /proc/stat's 10 ms ticks to mean something.
-OTHERS_WORTH_SAYING = 0.25
-OTHERS_MIN_WALL_S = 0.2
 
 
 # --------------------------------------------------------------------------- one lane
@@ -163,9 +160,10 @@ class WatchResult(Result):
         raised: ``"ZeroDivisionError: division by zero"`` if the block ended with an
             exception, else ``None``.
         sampler_cpu_s: CPU seconds the sampler process itself used (its cost).
-        others_busy: how many cores *other* programs kept busy on average meanwhile (from
-            ``/proc/stat``, in 10 ms ticks, minus this watch's own CPU); ``None`` where
-            unknown. A busy machine explains workers that could not run side by side.
+        others_busy: how many cores *other* programs kept busy on average meanwhile (the
+            machine's busy time from :func:`concurrency_lab.core.load.machine_ticks`, in 10 ms
+            ticks, minus this watch's own CPU); ``None`` where unknown. A busy machine
+            explains workers that could not run side by side.
 
     ``summary()`` gives one to three sentences computed from these numbers, ``plot()`` the
     picture, ``cores_busy()`` the series the picture's top panel draws.
@@ -301,7 +299,8 @@ def summarize(result: Any) -> str:
             f"{helper_cpu:.2f} s of CPU."
         )
     others = result.others_busy
-    if others is not None and others >= OTHERS_WORTH_SAYING and wall >= OTHERS_MIN_WALL_S:
+    # The course's load meter's thresholds: worth saying, over a stretch long enough to tell.
+    if others is not None and others >= BUSY_CORES and wall >= MIN_WALL_S:
         sentences.append(
             f"Meanwhile other programs kept about {others:.1f} cores of this machine busy."
         )
