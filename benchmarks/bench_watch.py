@@ -3,11 +3,13 @@
 Two runs of about 0.5 s each: 2 threads (under the GIL they share one core) and 2 processes
 (fork; they can use two cores). Each repeat times the run bare and watched, back to back, in
 alternating order, and the ratio watched/bare of that pair is kept; the median of the ratios
-is the overhead (goal: within 5 %). The CPU ratio (CPU the run itself used, watched/bare) is
-a cost that other programs' load can hardly hide or fake. It also prints the cost of entering
-and leaving the ``with`` block (starting and stopping the sampler), the sampling interval
-achieved, the sampler's own CPU use, and how busy other programs kept the machine, so a noisy
-result can be recognised as such. POSIX only (it reads children's CPU with ``resource``).
+is the overhead (goal: within 5 %). A second bare run in each repeat gives the same ratio for
+two bare runs: the noise floor, how far apart two identical runs fall right now. The CPU
+ratio (CPU the run itself used, watched/bare) is a cost that other programs' load can hardly
+hide or fake. It also prints the cost of entering and leaving the ``with`` block (starting
+and stopping the sampler), the sampling interval achieved, the sampler's own CPU use, and how
+busy other programs kept the machine, so a noisy result can be recognised as such. POSIX
+only (it reads children's CPU with ``resource``).
 
     python benchmarks/bench_watch.py [--repeats 7] [--seconds 0.5] [--interval 0.001]
 """
@@ -76,11 +78,12 @@ def measure(
     p95s: list[float] = []
     sampler: list[float] = []
     others: list[float] = []
+    null_ratios: list[float] = []
     for i in range(repeats):
         pair: dict[str, tuple[float, float]] = {}
-        for order in ("bare", "watched") if i % 2 == 0 else ("watched", "bare"):
-            if order == "bare":
-                pair["bare"] = timed(run, units)
+        for order in ("bare", "watched", "again") if i % 2 == 0 else ("again", "watched", "bare"):
+            if order in ("bare", "again"):
+                pair[order] = timed(run, units)
                 continue
             outer0 = time.perf_counter()
             with watch(interval_s=interval) as w:
@@ -97,6 +100,7 @@ def measure(
             if w.others_busy is not None:
                 others.append(w.others_busy)
         wall_ratios.append(pair["watched"][0] / pair["bare"][0])
+        null_ratios.append(pair["again"][0] / pair["bare"][0])
         cpu_ratios.append(pair["watched"][1] / pair["bare"][1])
         bare_walls.append(pair["bare"][0])
     wall = statistics.median(wall_ratios)
@@ -105,6 +109,11 @@ def measure(
         f"{wall:.3f} (range {min(wall_ratios):.2f}–{max(wall_ratios):.2f}), CPU median "
         f"{statistics.median(cpu_ratios):.3f} | enter+exit "
         f"{statistics.median(enter_exit) * 1e3:.0f} ms"
+    )
+    print(
+        f"{'':12} noise floor, bare/bare measured the same way: median "
+        f"{statistics.median(null_ratios):.3f} (range {min(null_ratios):.2f}–"
+        f"{max(null_ratios):.2f})"
     )
     if intervals:
         print(
