@@ -394,6 +394,24 @@ def test_the_windows_ways_of_waiting_on_a_pipe_work_too():
         os.close(read_end)
 
 
+@needs_proc
+def test_without_children_files_the_sampler_scans_proc_for_children():
+    """Kernels built without CONFIG_PROC_CHILDREN: children are found by their parent id."""
+    from concurrency_lab.core.watch_sampler import ProcReader
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        reader = ProcReader(os.getpid(), exclude=-1, interval_s=0.001)
+        reader.use_children_files = False
+        reader.discover(existed=True)
+        assert child.pid in reader.procs
+        assert reader.procs[child.pid]["parent"] == os.getpid()
+        reader.close()
+    finally:
+        child.kill()
+        child.wait(10)
+
+
 # --------------------------------------------------------------------------- notebook functions
 
 NOTEBOOK_SIM = textwrap.dedent(
