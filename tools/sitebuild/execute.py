@@ -140,10 +140,9 @@ async def execute_one(
                 client.async_execute(env=env, stdout=logf, stderr=logf),
                 timeout=notebook_timeout_s,
             )
-        except CellTimeoutError as exc:
+        except CellTimeoutError:
             cell = _running_cell(nb)
             problems.append(Problem(source.name, cell, f"timed out after {cell_timeout_s:.0f} s"))
-            del exc
         except asyncio.TimeoutError:
             problems.append(
                 Problem(
@@ -152,6 +151,9 @@ async def execute_one(
             )
         except DeadKernelError as exc:
             problems.append(Problem(source.name, _running_cell(nb), f"the kernel died: {exc}"))
+        except Exception as exc:  # e.g. the kernel did not start: report it, build the rest
+            what = f"could not run: {type(exc).__name__}: {exc}"
+            problems.append(Problem(source.name, _running_cell(nb), what))
         finally:
             elapsed = time.monotonic() - start
             tree = _kernel_tree(km)
@@ -163,7 +165,7 @@ async def execute_one(
         except Exception:  # best effort: the page already reports a problem
             pass
     problems += error_problems(nb, source.name)
-    stray = _kill_survivors(tree)
+    stray = await asyncio.to_thread(_kill_survivors, tree)  # waits: keep the other lesson going
     if stray:
         problems.append(Problem(source.name, None, f"left processes running (killed): {stray}"))
     return Executed(source, nb, elapsed, tuple(problems), log)
