@@ -5,11 +5,8 @@
 with sentinels and returns a :class:`PipelineResult`: every item consumed once,
 a timeline, and the queue depth over time.
 
-Built on the child-process plumbing of :mod:`concurrency_lab.ipc`, whose module
-still serves these names (``concurrency_lab.ipc.run_pipeline``), as before. The
-worker functions live here, at module level, so ``spawn`` and ``forkserver``
-children can import them. Every public name is also reachable as ``cl.<name>``.
-Introduced in ``06-ipc.ipynb``.
+The worker functions live here, at module level, so ``spawn`` and ``forkserver``
+children can import them. Introduced in ``06-ipc.ipynb``.
 """
 
 from __future__ import annotations
@@ -20,42 +17,51 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from statistics import median
+from typing import Any, Literal
 
 from ..core.children import worker_error
 from ..core.errors import WorkerTimeoutError
 from ..core.machine import check_start_method, get_context
+from ..core.results import Result
 from ..core.tracing import Span
-from ..core.validate import check_count, check_timeout
-from .primitives import POLL_S, Children, check_seconds, close_queue, put_watched
+from ..core.validate import check_choice, check_count, check_number, check_timeout
+from .children import POLL_S, Children, close_queue, put_watched
 
 __all__ = ["PipelineResult", "run_pipeline"]
 
+Kind = Literal["process", "thread"]
+#: A sleep this much longer than asked for (and at least 2 ms longer) means a coarse timer.
+_LATE_FACTOR = 1.5
+
 
 @dataclass(frozen=True)
-class PipelineResult:
+class PipelineResult(Result):
     """What happened when producers and consumers shared one bounded queue.
 
     Attributes:
         kind: ``"process"`` or ``"thread"``.
         start_method: for processes; ``None`` for threads.
-        n_producers, n_consumers, queue_size, n_items, item_cost_s: the settings.
+        n_producers, n_consumers, queue_size, n_items, item_cost_s, make_cost_s: the settings.
         elapsed_s: from the moment all workers were ready (they start together at a
             barrier, so process start-up is left out) to the end of the last item.
         consumed: per consumer, the items it processed, in order.
         depth: ``(seconds since start, items in the queue)`` after each put and each get,
             computed from the times the calls returned (no ``qsize()`` needed).
-        spans: a timeline: producers' ``make``/``put`` and consumers' ``wait``/``item`` spans.
+        spans: a timeline. Producers: ``make i`` (making item i), then ``put i`` when the
+            queue had room at once, or ``blocked i`` when the put had to wait because the
+            queue was full. Consumers: ``wait`` (in ``get``, the queue empty), ``item i``.
         started_ns: the ``perf_counter_ns()`` reading the timeline starts at.
     """
 
-    kind: str
+    kind: Kind
     start_method: str | None
     n_producers: int
     n_consumers: int
     queue_size: int
     n_items: int
     item_cost_s: float
+    make_cost_s: float
     elapsed_s: float
     consumed: tuple[tuple[int, ...], ...]
     depth: tuple[tuple[float, int], ...]
@@ -82,15 +88,63 @@ class PipelineResult:
         work = sum(s.duration_s for s in self.spans if s.label.startswith("item"))
         return work / (self.n_consumers * self.elapsed_s) if self.elapsed_s > 0 else 0.0
 
+    def blocked_puts(self) -> int:
+        """How many puts had to wait because the queue was full."""
+        return sum(1 for s in self.spans if s.label.startswith("blocked"))
 
-def _wait_put(q: Any, item: Any, stop: Any, deadline: float) -> bool:
+    def slept_s(self, phase: Literal["make", "item"]) -> float | None:
+        """The median time a ``make`` or ``item`` step really took (``None`` if none ran)."""
+        times = [s.duration_s for s in self.spans if s.label.split(" ", 1)[0] == phase]
+        return median(times) if times else None
+
+    def coarse_sleeps(self) -> str:
+        """A sentence when sleeps lasted much longer than asked (a coarse system timer), or ``""``.
+
+        Windows before Python 3.11 rounds ``time.sleep`` up to its 15.6 ms timer tick; the
+        pipeline's shape then follows the tick, not the settings.
+        """
+        notes = []
+        for phase, asked in (("make", self.make_cost_s), ("item", self.item_cost_s)):
+            took = self.slept_s(phase)  # type: ignore[arg-type]
+            if asked > 0 and took is not None and took > max(_LATE_FACTOR * asked, asked + 2e-3):
+                what = "making" if phase == "make" else "processing"
+                notes.append(f"{what} an item took {took * 1e3:.1f} ms, not {asked * 1e3:g} ms")
+        if not notes:
+            return ""
+        return (
+            f"Sleeps ran long here ({'; '.join(notes)}): this system's timer is coarse (e.g. "
+            f"Windows with Python 3.10 rounds sleeps up to about 15.6 ms), so the timeline "
+            f"follows its ticks."
+        )
+
+    def summary(self) -> str:
+        how = "threads" if self.kind == "thread" else "processes"
+        text = (
+            f"{self.n_producers} producer(s) and {self.n_consumers} consumer(s) ({how}) moved "
+            f"{self.n_items} items in {self.elapsed_s * 1e3:.0f} ms ({self.throughput:.0f} items/s"
+            f"); {'every item was' if self.every_item_once else 'NOT every item was'} consumed "
+            f"exactly once. The queue held at most {self.max_depth} of {self.queue_size}; "
+            f"{self.blocked_puts()} of {self.n_items} puts waited for room; the consumers were "
+            f"busy {self.busy_fraction():.0%} of the time."
+        )
+        late = self.coarse_sleeps()
+        return f"{text} {late}" if late else text
+
+
+def _wait_put(q: Any, item: Any, stop: Any, deadline: float) -> bool | None:
+    """Put ``item``; ``True`` if it had to wait for room, ``False`` if not, ``None`` if stopped."""
+    try:
+        q.put_nowait(item)
+        return False
+    except queue.Full:
+        pass
     while True:
         try:
             q.put(item, timeout=POLL_S)
             return True
         except queue.Full:
             if stop.is_set():
-                return False
+                return None
             if time.monotonic() > deadline:
                 raise TimeoutError("the queue stayed full: no consumer took an item") from None
 
@@ -126,10 +180,11 @@ def _producer(
         if make_cost_s:
             time.sleep(make_cost_s)
         t1 = clock()
-        if not _wait_put(q, i, stop, deadline):
+        waited = _wait_put(q, i, stop, deadline)
+        if waited is None:
             break
         t2 = clock()
-        raw += [(f"make {i}", t0, t1), (f"put {i}", t1, t2)]
+        raw += [(f"make {i}", t0, t1), (f"{'blocked' if waited else 'put'} {i}", t1, t2)]
         puts.append(t2)
     if hasattr(q, "join_thread"):
         # A multiprocessing.Queue hands items to a background thread that writes them to the
@@ -197,7 +252,7 @@ def run_pipeline(
     n_items: int = 24,
     item_cost_s: float = 0.01,
     make_cost_s: float = 0.002,
-    kind: str = "process",
+    kind: Kind = "process",
     start_method: str | None = None,
     timeout_s: float = 60,
     fail_at_item: int | None = None,
@@ -235,11 +290,10 @@ def run_pipeline(
     n_consumers = check_count(n_consumers, "n_consumers", 1, 16)
     queue_size = check_count(queue_size, "queue_size", 1, 1000)
     n_items = check_count(n_items, "n_items", 1, 10_000)
-    item_cost_s = check_seconds(item_cost_s, "item_cost_s")
-    make_cost_s = check_seconds(make_cost_s, "make_cost_s")
+    item_cost_s = check_number(item_cost_s, "item_cost_s", low=0, high=1, unit=" seconds")
+    make_cost_s = check_number(make_cost_s, "make_cost_s", low=0, high=1, unit=" seconds")
     timeout_s = check_timeout(timeout_s)
-    if kind not in ("process", "thread"):
-        raise ValueError(f"'kind' must be 'thread' or 'process' (got {kind!r}).")
+    kind = check_choice(kind, "kind", ("process", "thread"))  # type: ignore[assignment]
     if fail_at_item is not None:
         check_count(fail_at_item, "fail_at_item", 0, n_items - 1)
     shares = [list(range(j, n_items, n_producers)) for j in range(n_producers)]
@@ -284,6 +338,7 @@ def run_pipeline(
         queue_size=queue_size,
         n_items=n_items,
         item_cost_s=item_cost_s,
+        make_cost_s=make_cost_s,
         elapsed_s=(ended_ns - started_ns) / 1e9,
         consumed=tuple(tuple(c[1]) for c in cons),
         depth=_depth_curve(puts, gets, started_ns, queue_size),
@@ -377,7 +432,7 @@ def _pipeline_threads(
             t.join(max(0.0, deadline - time.monotonic()))
         if not stop.is_set():
             for _ in range(n_consumers):
-                if not _wait_put(q, None, stop, deadline):
+                if _wait_put(q, None, stop, deadline) is None:
                     break
         for t in threads[n_producers:]:
             t.join(max(0.0, deadline - time.monotonic()))
