@@ -1,6 +1,17 @@
-"""Lesson 06 · ``06-ipc.ipynb``: its measurements, demos, plots and explorer.
+"""Lesson 06 · ``06-ipc.ipynb``: how processes talk, and what each way costs.
 
-Self-checks for its exercises are ``cl.check.ipc.<exercise>``.
+The lesson's code is plain ``multiprocessing``; this room holds what it needs besides:
+
+=================  ==========================================================================
+``workers``        what the lesson's child processes run (``square_server``, ``square_worker``,
+                   ``count_up``, ``double_in_place``, ...) and ``shm_child_sum`` (Exercise 2)
+``cost``           ``measure_ipc``: every method's time per message beside an in-process copy
+``pipeline``       ``run_pipeline``: producers and consumers around one bounded queue
+``plots``          ``plot_ipc``, ``plot_pipeline``
+``explorer``       ``ipc_explorer``, ``pipeline_explorer``
+``children``       the harness the measurements start their children with (not for lessons)
+``checks``         the self-checks, as ``cl.check.ipc.<exercise>``
+=================  ==========================================================================
 """
 
 from ..core.lazy import lazy_names
@@ -8,30 +19,18 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "explorer": ["ipc_explorer", "pipeline_explorer"],
-        "pipeline": ["PipelineResult", "run_pipeline"],
-        "plots": ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"],
-        "primitives": [
-            "DEFAULT_SIZES",
-            "METHODS",
-            "CounterDemo",
-            "DrainDemo",
-            "IPCDemo",
-            "IPCResult",
-            "ProxyCost",
-            "counter_demo",
-            "join_before_drain",
-            "manager_demo",
-            "measure_ipc",
-            "pipe_demo",
-            "proxy_cost",
-            "qsize_available",
-            "queue_demo",
-            "queue_square_worker",
-            "shareable_list_demo",
-            "shared_memory_demo",
+        "workers": [
+            "count_up",
+            "double_in_place",
+            "put_big",
             "shm_child_sum",
-            "thread_queue_demo",
+            "silent_server",
+            "square_server",
+            "square_worker",
         ],
+        "cost": ["IPCResult", "measure_ipc"],
+        "pipeline": ["PipelineResult", "run_pipeline"],
+        "plots": ["plot_ipc", "plot_pipeline"],
+        "explorer": ["ipc_explorer", "pipeline_explorer"],
     },
 )
