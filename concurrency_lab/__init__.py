@@ -46,7 +46,8 @@ LESSONS = (
 _getattr, _dir, __all__ = lazy_names(
     __name__,
     {
-        "core.runners": ["Run", "run_tasks", "start_join"],
+        "core.runners": ["run_tasks", "start_join"],
+        "core.run": ["Run"],
         "core.machine": [
             "available_start_methods",
             "default_start_method",
@@ -102,7 +103,7 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext concurrency_lab``: adds the ``%%worker_module`` cell magic."""
+    """``%load_ext concurrency_lab``: adds the ``%%worker_module`` and ``%%timeline`` magics."""
     from .view.magics import register
 
     register(ipython)

@@ -123,7 +123,6 @@ _TOO_LONG_FOR_NOW = {
     "concurrency_lab.races.demos",
     "concurrency_lab.races.programs",
     "concurrency_lab.scaling.measure",
-    "concurrency_lab.core.watch",
 }
 
 

@@ -24,8 +24,8 @@ import pytest
 
 from concurrency_lab.start import environment, probes
 from concurrency_lab.start import readiness as preflight
-from concurrency_lab.start.readiness import MachineFacts, decide
 from concurrency_lab.start.probes import KernelProbe
+from concurrency_lab.start.readiness import MachineFacts, decide
 
 REPO = Path(__file__).resolve().parents[2]
 PY39 = Path.home() / ".pyenv" / "versions" / "3.9.18" / "bin" / "python"
@@ -240,7 +240,10 @@ def test_gather_on_this_machine_matches_what_the_lab_reports():
 
 
 def test_one_usable_core_gives_limited_through_the_real_check(monkeypatch, capsys):
-    monkeypatch.setattr(environment, "usable_cores", lambda: 1)
+    from concurrency_lab.core.machine import CpuFacts
+
+    one = CpuFacts(logical=os.cpu_count(), allowed=1, quota=None, env_override=None, usable=1)
+    monkeypatch.setattr(environment, "cpu_facts", lambda: one)
     assert preflight.main() == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.match(r"LIMITED 1 core \(of \d+\), \w+, Python 3\.\d+t?.*: 1 usable core", last)
@@ -324,11 +327,14 @@ def small_disk() -> tuple[int, int, int]:
 
 
 def test_shm_free_bytes(monkeypatch):
-    assert probes.shm_free_bytes("Darwin") is None
-    assert probes.shm_free_bytes("Windows") is None
+    from concurrency_lab.core import machine
+
     small = small_disk()
     monkeypatch.setattr(shutil, "disk_usage", lambda path: small)
-    assert probes.shm_free_bytes("Linux") == 64 * 2**20
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert machine.shm_free_bytes() == 64 * 2**20
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert machine.shm_free_bytes() is None
 
 
 def test_small_dev_shm_gives_limited_through_the_real_check(monkeypatch, capsys):
@@ -516,7 +522,6 @@ PYPI_NAME = re.compile(r"pip install\s+(-U\s+)?['\"]?concurrency_lab\[")
 SINGLE_QUOTED = re.compile(r"pip install\s+(-e\s+)?'[^']*\[")
 UNFIXED = {
     "concurrency_lab/choosing/models.py",
-    "concurrency_lab/start/environment.py",
     "notebooks/07-choosing-a-model.ipynb",
 }
 
