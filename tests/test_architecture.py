@@ -120,8 +120,6 @@ _TOO_LONG_FOR_NOW = {
     "concurrency_lab.gil.measure",
     "concurrency_lab.ipc.primitives",
     "concurrency_lab.problems.traps",
-    "concurrency_lab.races.demos",
-    "concurrency_lab.races.programs",
     "concurrency_lab.scaling.measure",
 }
 

@@ -1,105 +1,202 @@
-"""Self-checks for the exercises of lesson 04 (races and locks)."""
+"""Self-checks for the exercises of lesson 04 (races and locks): ``cl.check.races.<exercise>``.
+
+Each check runs the learner's answer and answers with a :class:`Feedback`. A wrong answer's
+message names the concept that is missing; ``cl.check.hint()`` then gives more and more
+concrete hints, the last one the code.
+
+Introduced in ``04-races-and-locks.ipynb``.
+"""
 
 from __future__ import annotations
 
-import collections
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from ..core.errors import WorkerError, WorkerTimeoutError
-from ..core.feedback import Feedback
-from ..core.runners import start_join
-from .demos import SharedCounter
-from .programs import Program, ProgramError, interleavings
+from ..core.feedback import Feedback, call_with_timeout, failed, passed
+from ..core.validate import check_number, check_whole
+from .counters import SharedCounter
+from .schedules import interleavings
+from .steps import Program, ProgramError
+from .watched_buffer import watch_buffer
 
-__all__ = ["bounded_buffer_is_correct", "counter_is_correct", "counter_program_is_correct"]
+__all__ = ["bounded_buffer", "locked_counter", "locked_steps"]
+
+_COUNTER = "races.locked_counter"
+_STEPS = "races.locked_steps"
+_BUFFER = "races.bounded_buffer"
+_RUN_S = 30.0
+
+_LOCK_CODE = """```python
+def count_in_two_threads(counter, n):
+    lock = threading.Lock()              # one lock, shared by both threads
+
+    def add_many():
+        for _ in range(n):
+            with lock:                   # one thread at a time from here ...
+                counter.value += 1       # ... the read, the add and the write
+                                         # ... to here (released even on an error)
+    threads = [threading.Thread(target=add_many) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+```"""
 
 
-def _call_increment(
-    fn: Callable[..., Any], counter: SharedCounter, n: int, barrier: threading.Barrier
-) -> None:
-    barrier.wait(timeout=5)
-    fn(counter, n)
+class WatchedCounter(SharedCounter):
+    """A :class:`SharedCounter` that also notes which threads write, and how often they alternate.
 
-
-def counter_is_correct(
-    increment_many: Callable[[SharedCounter, int], Any],
-    *,
-    n_workers: int = 2,
-    n_increments: int = 100_000,
-    n_runs: int = 6,
-) -> Feedback:
-    """Check an ``increment_many(counter, n)`` that adds 1 to ``counter.value`` ``n`` times.
-
-    It runs in ``n_workers`` threads at once, ``n_runs`` times, on a fresh
-    :class:`~concurrency_lab.races.SharedCounter`. While the check runs, the
-    interpreter's switch interval is lowered (and then restored) so that threads
-    switch far more often and a race has many chances to show. No lost update in
-    all runs does not prove the code correct, but any lost update proves it wrong.
-    Exercise 1 of ``04-races-and-locks.ipynb``.
+    Asking which thread is writing is a function call inside the setter, one more place
+    where a thread switch can fall between a read and its write: an unlocked increment
+    loses updates even more reliably here.
     """
-    if not callable(increment_many):
-        return Feedback(False, "Pass your function itself: counter_is_correct(increment_many).")
-    expected = n_workers * n_increments
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: list[threading.Thread] = []  # the objects: a thread id can be reused
+        self.turns = 0
+        self._last: threading.Thread | None = None
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+    @value.setter
+    def value(self, new: int) -> None:
+        me = threading.current_thread()
+        if me is not self._last:
+            self._last = me
+            self.turns += 1
+            if me not in self.writers:
+                self.writers.append(me)
+        if new <= self._value:
+            self.splits += 1
+        self._value = new
+
+
+def locked_counter(
+    count_in_two_threads: Callable[[Any, int], Any],
+    *,
+    n_increments: int = 100_000,
+    n_runs: int = 4,
+) -> Feedback:
+    """Check ``count_in_two_threads(counter, n)``: two threads, each adding 1 ``n`` times.
+
+    Each run passes a fresh counter (``counter.value`` is read and written through a
+    property) and lowers the interpreter's switch interval meanwhile (restored after), so
+    threads switch far more often and a race has many chances to show. No lost update does
+    not prove the code correct, but any lost update proves it wrong. Exercise 1 of
+    ``04-races-and-locks.ipynb``.
+
+    Raises:
+        ValueError, TypeError: ``n_increments`` or ``n_runs`` out of range.
+    """
+    n = check_whole(n_increments, "n_increments", low=1, high=1_000_000)
+    n_runs = check_whole(n_runs, "n_runs", low=1, high=20)
+    if not callable(count_in_two_threads):
+        return Feedback(
+            False,
+            "Pass your function itself, without calling it: "
+            "cl.check.races.locked_counter(count_in_two_threads).",
+        )
+    expected = 2 * n
+    finals: list[int] = []
+    turns: list[int] = []
     old = sys.getswitchinterval()
-    finals = []
     try:
         sys.setswitchinterval(1e-5)
         for _ in range(n_runs):
-            counter = SharedCounter()
-            start_join(
-                _call_increment,
-                n_workers,
-                kind="thread",
-                args=(increment_many, counter, n_increments, threading.Barrier(n_workers)),
-                timeout_s=30,
-            )
+            counter = WatchedCounter()
+            status, value = call_with_timeout(count_in_two_threads, counter, n, timeout_s=_RUN_S)
+            if status == "hung":
+                return failed(
+                    _COUNTER,
+                    f"Your function was still running after {_RUN_S:g} s. A thread that waits "
+                    f"for a lock nobody releases waits forever.",
+                    "Does every `lock.acquire()` have its `lock.release()`, also when the "
+                    "code between them raises?",
+                    "`with lock:` acquires the lock and releases it when the block ends, "
+                    "whatever happens inside.",
+                    _LOCK_CODE,
+                )
+            if status == "error":
+                return failed(
+                    _COUNTER,
+                    f"Your function raised {type(value).__name__}: {value}.",
+                    "The check calls `count_in_two_threads(counter, n)`: read and write "
+                    "`counter.value`, and start the threads inside the function.",
+                    _LOCK_CODE,
+                )
+            running = [t.name for t in counter.writers if t.is_alive()]
+            if running:
+                for t in counter.writers:
+                    t.join(timeout=_RUN_S)
+                return failed(
+                    _COUNTER,
+                    f"Your function returned while {', '.join(running)} still added to the "
+                    f"counter, so the count was read before the work was done.",
+                    "Wait for each thread to finish before the function returns.",
+                    "Call `t.join()` for every thread you started, after starting them all.",
+                    _LOCK_CODE,
+                )
             finals.append(counter.value)
-    except WorkerTimeoutError:
-        return Feedback(
-            False,
-            "Your threads were still running after 30 s. Is a thread waiting for a lock it "
-            "never gets (did each `acquire()` get its `release()`)? `with counter.lock:` "
-            "releases for you.",
-        )
-    except WorkerError as exc:
-        return Feedback(
-            False,
-            f"A thread raised {exc.exc_type}: {str(exc).splitlines()[0]}. Use `counter.value` "
-            f"to read and write the count, and `counter.lock` as the lock.",
-        )
+            turns.append(counter.turns)
+            if len(counter.writers) < 2 and counter.value > 0:
+                return failed(
+                    _COUNTER,
+                    f"Only {len(counter.writers)} thread added to the counter: the exercise "
+                    f"is about two threads sharing it.",
+                    "Start two `threading.Thread`s that each run the adding loop, then join both.",
+                    _LOCK_CODE,
+                )
     finally:
         sys.setswitchinterval(old)
     if all(f == 0 for f in finals):
-        return Feedback(
-            False, "The counter stayed at 0: does your function add 1 to `counter.value`, n times?"
+        return failed(
+            _COUNTER,
+            "The counter stayed at 0: nothing added 1 to `counter.value`.",
+            "Each of the two threads should run a loop that adds 1 to `counter.value`, n times.",
+            _LOCK_CODE,
         )
-    if any(f > expected for f in finals):
-        return Feedback(
-            False,
-            f"The counter went past {expected:,} (got {max(finals):,}): each thread should "
-            f"add exactly n.",
+    if max(finals) > expected:
+        return failed(
+            _COUNTER,
+            f"The counter went past {expected:,} (got {max(finals):,}): each of the two "
+            f"threads should add exactly n.",
+            _LOCK_CODE,
         )
     lost = [expected - f for f in finals]
     if any(lost):
-        return Feedback(
-            False,
-            f"{sum(1 for x in lost if x)} of {n_runs} runs lost updates (up to {max(lost):,} of "
-            f"{expected:,}). `counter.value += 1` reads, adds and writes in separate steps, and "
-            f"another thread can write in between. Hold the lock around the whole "
-            f"read-add-write: `with counter.lock: counter.value += 1`.",
+        runs_lost = sum(1 for x in lost if x)
+        return failed(
+            _COUNTER,
+            f"{runs_lost} of {n_runs} runs lost updates (up to {max(lost):,} of {expected:,}): "
+            f"one thread's read-add-write can still be split by the other's.",
+            "Which object of `threading` lets only one thread at a time run a block of code? "
+            "Both threads must use the same one.",
+            "Create one `threading.Lock()` before starting the threads (a lock made inside "
+            "the thread's function is a different lock in each thread, and protects "
+            "nothing), and hold it around `counter.value += 1`.",
+            _LOCK_CODE,
         )
-    return Feedback(
-        True,
-        f"{n_runs} runs of {n_workers} threads x {n_increments:,} increments: every update "
-        f"counted ({expected:,} each time).",
+    text = (
+        f"{n_runs} runs of 2 threads x {n:,} increments, with the switch interval lowered to "
+        f"0.01 ms so that threads switch far more often: every update counted ({expected:,} "
+        f"each time)."
     )
+    if max(turns) <= 2:
+        text += (
+            " In every run one thread did all its increments before the other began (a lock "
+            "around the whole loop does that, and so does starting the second thread after "
+            "joining the first). Correct, but then only one thread works at a time: hold a "
+            "lock only around the steps that must not be split."
+        )
+    return passed(_COUNTER, text)
 
 
-def counter_program_is_correct(prog: Program) -> Feedback:
+def locked_steps(prog: Program) -> Feedback:
     """Check a step program where each thread adds 1 to ``counter``: every schedule must end right.
 
     Exercise 2 of ``04-races-and-locks.ipynb``.
@@ -108,316 +205,186 @@ def counter_program_is_correct(prog: Program) -> Feedback:
         return Feedback(False, "Pass the program built with cl.races.program(...).")
     if "counter" not in dict(prog.shared):
         return Feedback(False, "The program needs a shared variable 'counter' starting at 0.")
+    code = """```python
+t1 = [("acquire", "lock"), ("load", "counter", "tmp"), ("add", "tmp", 1),
+      ("store", "counter", "tmp"), ("release", "lock")]
+t2 = list(t1)
+```"""
     try:
         result = interleavings(prog)
     except ProgramError as exc:
-        return Feedback(False, f"A schedule misuses a lock: {exc}")
+        return failed(
+            _STEPS,
+            f"A schedule misuses a lock: {exc}",
+            "A thread may release only a lock it acquired itself, after acquiring it.",
+            code,
+        )
     target = f"counter={len(prog.threads)}"
-    hist = result.histogram
-    if result.n_deadlocks:
-        return Feedback(
-            False,
-            f"{result.n_deadlocks} of {result.n_schedules} schedules deadlock. Does each "
-            f"thread release every lock it acquires, and take locks in the same order?",
+    ended_badly = result.n_deadlocks + result.n_stuck
+    if ended_badly:
+        return failed(
+            _STEPS,
+            f"{ended_badly} of {result.n_schedules} schedules end with a thread waiting "
+            f"forever ({result.n_deadlocks} deadlocked, {result.n_stuck} stuck).",
+            "A thread that acquires a lock must release it, or the other thread waits for it "
+            "forever.",
+            "Give each thread one ('acquire', 'lock') at the start and one ('release', "
+            "'lock') at the end.",
+            code,
         )
-    wrong = {o: n for o, n in hist.items() if not o.startswith(target)}
+    wrong = {o: n for o, n in result.histogram.items() if not o.startswith(target)}
     if wrong:
-        n_wrong = sum(wrong.values())
-        return Feedback(
-            False,
-            f"{n_wrong} of {result.n_schedules} schedules still end with "
-            f"{', '.join(sorted(wrong))} instead of {target}. The load, the add and the store "
-            f"must all sit between ('acquire', 'lock') and ('release', 'lock'), in every thread.",
+        return failed(
+            _STEPS,
+            f"{sum(wrong.values())} of {result.n_schedules} schedules still end with "
+            f"{', '.join(sorted(wrong))} instead of {target}: another thread can still run "
+            f"between a load and its store.",
+            "Which steps must no other thread's step fall between? Put a lock around all of "
+            "them, in every thread.",
+            "The load, the add and the store must all sit between ('acquire', 'lock') and "
+            "('release', 'lock'), in both threads, with the same lock.",
+            code,
         )
-    return Feedback(
-        True,
-        f"All {result.n_schedules} schedules end with {target}: the lock leaves no room "
-        f"for a race.",
+    return passed(
+        _STEPS,
+        f"All {result.n_schedules} schedules end with {target}: the lock leaves no room for a "
+        f"race.",
     )
 
 
-class _CheckOver(BaseException):
-    """Raised in a learner's thread once the check has ended, to unwind it (not an Exception)."""
+_BUFFER_CODE = """```python
+def put(self, item):
+    with self.cond:
+        if not self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5):
+            raise TimeoutError("the buffer stayed full for 5 s")
+        self.items.append(item)
+        self.cond.notify_all()          # wake whoever waits for an item
+
+def get(self):
+    with self.cond:
+        if not self.cond.wait_for(lambda: len(self.items) > 0, timeout=5):
+            raise TimeoutError("no item came within 5 s")
+        item = self.items.popleft()
+        self.cond.notify_all()          # wake whoever waits for room
+        return item
+```"""
+_WAIT_FOR_HINT = (
+    "`self.cond.wait_for(predicate, timeout=5)` checks the predicate first, sleeps, and "
+    "checks it again after every wake-up; it returns False if the time ran out: check that "
+    "result and raise, or you carry on as if there were room."
+)
 
 
-class _WatchedCondition:
-    """Stands in for the buffer's ``threading.Condition``: knows which thread holds it.
-
-    Every wait is cut into short slices, so once the check has ended a waiting
-    thread notices and is unwound with :class:`_CheckOver` instead of staying
-    blocked in the background.
-    """
-
-    def __init__(self, cond: threading.Condition, over: threading.Event) -> None:
-        self._cond = cond
-        self._over = over
-        self._local = threading.local()
-        self.used_by: set[str] = set()
-
-    def held(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
-
-    def _enter(self) -> None:
-        self._local.depth = getattr(self._local, "depth", 0) + 1
-        self.used_by.add(threading.current_thread().name)
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        got = self._cond.acquire(blocking, timeout)
-        if got:
-            self._enter()
-        return got
-
-    def release(self) -> None:
-        self._local.depth = getattr(self._local, "depth", 0) - 1
-        self._cond.release()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if self._over.is_set():
-                raise _CheckOver
-            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
-            if left <= 0:
-                return False
-            if self._cond.wait(left):
-                return True
-
-    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        result = predicate()
-        while not result:
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.wait(left)
-            else:
-                self.wait()
-            result = predicate()
-        return result
-
-    def notify(self, n: int = 1) -> None:
-        self._cond.notify(n)
-
-    def notify_all(self) -> None:
-        self._cond.notify_all()
-
-
-class _WatchedItems(collections.deque):  # type: ignore[type-arg]
-    """Stands in for the buffer's ``items`` deque: notes every change made without ``self.cond``.
-
-    It also notes when the buffer grows past its capacity, and once the check has
-    ended, ``len()`` raises :class:`_CheckOver` so that a thread spinning on it stops.
-    """
-
-    def __init__(self, items: Iterable[Any], watch: _Watch) -> None:
-        super().__init__(items)
-        self._watch = watch
-
-    def _changed(self, op: str) -> None:
-        w = self._watch
-        if w.cond is not None and not w.cond.held():
-            w.unguarded.setdefault(op, threading.current_thread().name)
-        n = collections.deque.__len__(self)
-        if n > w.max_len:
-            w.max_len = n
-            if n > w.capacity:
-                w.failed.set()
-
-    def __len__(self) -> int:
-        if self._watch.over.is_set():
-            raise _CheckOver
-        return collections.deque.__len__(self)
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
-    def append(self, x: Any) -> None:
-        super().append(x)
-        self._changed("append")
-
-    def appendleft(self, x: Any) -> None:
-        super().appendleft(x)
-        self._changed("appendleft")
-
-    def pop(self) -> Any:
-        x = super().pop()
-        self._changed("pop")
-        return x
-
-    def popleft(self) -> Any:
-        x = super().popleft()
-        self._changed("popleft")
-        return x
-
-
-class _Watch:
-    """What the bounded-buffer check observed while the threads ran."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.over = threading.Event()  # the check has ended: unwind every thread
-        self.failed = threading.Event()  # something went wrong: end the check now
-        self.cond: _WatchedCondition | None = None
-        self.unguarded: dict[str, str] = {}  # deque operation -> first thread doing it unlocked
-        self.max_len = 0
-        self.errors: list[tuple[str, BaseException]] = []
-        self.received: list[Any] = []
-        self.lock = threading.Lock()
-
-
-def _buffer_worker(buf: Any, watch: _Watch, role: str, index: int, n: int) -> None:
-    try:
-        if role == "consumer":
-            time.sleep(0.02)  # consumers start late, so the producers fill the buffer first
-            got = [buf.get() for _ in range(n)]
-            with watch.lock:
-                watch.received.extend(got)
-        else:
-            for k in range(n):
-                buf.put((index, k))
-                if watch.cond is None:  # not watched: look at the length from outside
-                    size = len(getattr(buf, "items", ()))
-                    watch.max_len = max(watch.max_len, size)
-                    if size > watch.capacity:
-                        watch.failed.set()
-    except _CheckOver:
-        pass
-    except BaseException as exc:  # shown to the learner
-        with watch.lock:
-            watch.errors.append((threading.current_thread().name, exc))
-        watch.failed.set()
-
-
-def bounded_buffer_is_correct(
+def bounded_buffer(
     buffer_class: type, *, capacity: int = 3, n_items: int = 200, timeout_s: float = 3.0
 ) -> Feedback:
     """Check a bounded buffer class: ``buffer_class(capacity)`` with ``put(item)`` and ``get()``.
 
-    Two producers put ``n_items`` items each while two consumers, starting a
-    little later, get as many each. Every item must arrive exactly once,
-    ``get()`` must wait while the buffer is empty, ``put()`` must wait while it
-    holds ``capacity`` items, and (when the buffer has a ``threading.Condition``
-    in ``self.cond`` and a deque in ``self.items``, as in the exercise) every
-    change to ``self.items`` must happen while holding ``self.cond``. The
-    interpreter's switch interval is lowered during the run so that threads
-    switch often. The check stops as soon as a thread raises or the buffer
-    overflows, and after ``timeout_s`` at the latest; threads still waiting on
-    ``self.cond`` are then unwound. Exercise 3 of ``04-races-and-locks.ipynb``.
+    Two producers put ``n_items`` items each while two consumers, starting a little later,
+    get as many each (see :func:`~concurrency_lab.races.watched_buffer.watch_buffer`). Every
+    item must arrive exactly once, ``get()`` must wait while the buffer is empty, ``put()``
+    while it holds ``capacity`` items, and (when the buffer keeps a ``threading.Condition``
+    in ``self.cond`` and a deque in ``self.items``, as in the exercise) every change to
+    ``self.items`` must happen while holding ``self.cond``. Exercise 3 of
+    ``04-races-and-locks.ipynb``.
 
     Raises:
-        ValueError: ``capacity`` or ``n_items`` below 1, or ``timeout_s`` not > 0.
+        ValueError, TypeError: ``capacity`` or ``n_items`` below 1, or ``timeout_s`` not > 0.
     """
-    for name, value in (("capacity", capacity), ("n_items", n_items)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"'{name}' must be a whole number >= 1 (got {value!r}).")
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
-        raise ValueError(f"'timeout_s' must be a number of seconds > 0 (got {timeout_s!r}).")
+    capacity = check_whole(capacity, "capacity", low=1)
+    n_items = check_whole(n_items, "n_items", low=1)
+    timeout_s = check_number(timeout_s, "timeout_s", low=0, low_open=True, unit=" seconds")
     if not isinstance(buffer_class, type):
-        return Feedback(False, "Pass the class itself: bounded_buffer_is_correct(BoundedBuffer).")
+        return Feedback(False, "Pass the class itself: bounded_buffer(BoundedBuffer).")
     try:
         buf = buffer_class(capacity)
     except Exception as exc:
         return Feedback(False, f"BoundedBuffer({capacity}) raised {type(exc).__name__}: {exc}.")
-    watch = _Watch(capacity)
-    if isinstance(getattr(buf, "cond", None), threading.Condition):
-        watch.cond = buf.cond = _WatchedCondition(buf.cond, watch.over)
-    if isinstance(getattr(buf, "items", None), collections.deque):
-        buf.items = _WatchedItems(buf.items, watch)
-    roles = [("producer", 0), ("producer", 1), ("consumer", 0), ("consumer", 1)]
-    threads = [
-        threading.Thread(
-            target=_buffer_worker,
-            args=(buf, watch, role, i, n_items),
-            name=f"{role}-{i + 1}",
-            daemon=True,
-        )
-        for role, i in roles
-    ]
-    old = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(1e-4)
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + timeout_s
-        while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
-            if watch.failed.wait(0.01):
-                break
-        stuck = [t.name for t in threads if t.is_alive()]
-    finally:
-        sys.setswitchinterval(old)
-        watch.over.set()
-        for t in threads:
-            t.join(timeout=0.5)
+    watch = watch_buffer(buf, capacity=capacity, n_items=n_items, timeout_s=timeout_s)
     if watch.errors:
-        name, exc = watch.errors[0]
-        kind = type(exc).__name__
+        name, error = watch.errors[0]
+        kind = type(error).__name__
+        said = f"{name} raised {kind}: {error}."
         if kind == "IndexError":
-            hint = (
-                " A consumer took from an empty buffer: get() must wait until there is an item, "
-                "and check again after it wakes (another consumer may have been faster): "
-                "`with self.cond: self.cond.wait_for(lambda: len(self.items) > 0, timeout=5)`."
+            return failed(
+                _BUFFER,
+                f"{said} A consumer took from an empty buffer: get() must wait until there "
+                f"is an item.",
+                "Wait inside `with self.cond:` until the buffer is not empty, and check again "
+                "after waking: another consumer may have been faster.",
+                _WAIT_FOR_HINT,
+                _BUFFER_CODE,
             )
-        elif kind == "TimeoutError":
-            hint = (
-                " A put() or get() waited in vain until its timeout: nobody woke it. After "
-                "changing the buffer, call `self.cond.notify_all()` (inside `with self.cond:`)."
+        if kind == "TimeoutError":
+            return failed(
+                _BUFFER,
+                f"{said} A put() or get() waited in vain until its timeout: nobody woke it.",
+                "After a put() or get() changes the buffer, wake the threads that wait for "
+                "that change.",
+                "Call `self.cond.notify_all()` inside `with self.cond:`, after changing "
+                "`self.items`.",
+                _BUFFER_CODE,
             )
-        elif kind == "RuntimeError" and "un-acquired" in str(exc):
-            hint = " wait() and notify_all() must be called inside `with self.cond:`."
-        else:
-            hint = " Check the line of your class that raised it."
-        return Feedback(False, f"{name} raised {kind}: {exc}.{hint}")
+        if kind == "RuntimeError" and "un-acquired" in str(error):
+            return failed(
+                _BUFFER,
+                f"{said} wait() and notify_all() need the condition's lock held.",
+                "Call them inside `with self.cond:`.",
+                _BUFFER_CODE,
+            )
+        return failed(_BUFFER, f"{said} Check the line of your class that raised it.", _BUFFER_CODE)
     if watch.max_len > capacity:
-        return Feedback(
-            False,
+        return failed(
+            _BUFFER,
             f"The buffer held {watch.max_len} items, more than its capacity {capacity}: "
-            f"put() must wait while it is full, and check again after it wakes, e.g. "
-            f"`self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)` inside "
-            f"`with self.cond:`.",
+            f"put() must wait while it is full.",
+            "Inside `with self.cond:`, wait until `len(self.items) < self.capacity`, and "
+            "check again after every wake-up.",
+            _WAIT_FOR_HINT,
+            _BUFFER_CODE,
         )
-    if stuck:
-        return Feedback(
-            False,
-            f"{', '.join(stuck)} still waited after {timeout_s:g} s (the check has now "
-            f"stopped them). After a put() or get() changes "
-            f"the buffer, wake the others with `self.cond.notify_all()`, and wait with "
-            f"`self.cond.wait_for(condition, timeout=...)` so a waiter rechecks its condition.",
+    if watch.stuck:
+        return failed(
+            _BUFFER,
+            f"{', '.join(watch.stuck)} still waited after {timeout_s:g} s (the check has now "
+            f"stopped them): a thread went to sleep and nobody woke it.",
+            "Who waits for what? Consumers wait for an item, producers for room: after "
+            "changing the buffer, wake them.",
+            "Call `self.cond.notify_all()` after `append` and after `popleft`, inside "
+            "`with self.cond:`; wait with `self.cond.wait_for(..., timeout=5)`.",
+            _BUFFER_CODE,
         )
     received = watch.received
     expected = [(p, k) for p in range(2) for k in range(n_items)]
     if sorted(x for x in received if isinstance(x, tuple)) != expected:
         missing = len(set(expected) - {x for x in received if isinstance(x, tuple)})
         dupes = len(received) - len(set(map(repr, received)))
-        return Feedback(
-            False,
+        return failed(
+            _BUFFER,
             f"Of {len(expected)} items, {missing} never arrived and {dupes} arrived twice "
-            f"(get() returned {received.count(None)} times None). get() must wait for an "
-            f"item and take it out inside the same `with self.cond:` block.",
+            f"(get() returned None {received.count(None)} times).",
+            "get() must wait for an item and take it out inside the same `with self.cond:` block.",
+            _BUFFER_CODE,
         )
     if watch.unguarded:
         op, name = next(iter(watch.unguarded.items()))
-        return Feedback(
-            False,
+        return failed(
+            _BUFFER,
             f"Every item arrived this time, but {name} called self.items.{op}() without "
-            f"holding self.cond, so another thread can change the buffer between your check "
-            f"and your change (a race that just did not show). Do the waiting and the change "
-            f"inside one `with self.cond:` block.",
+            f"holding self.cond: another thread can change the buffer between your check "
+            f"and your change (a race that just did not show).",
+            "Do the waiting and the change inside one `with self.cond:` block.",
+            _BUFFER_CODE,
         )
     if watch.cond is not None and not {"producer-1", "consumer-1"} <= watch.cond.used_by:
-        return Feedback(
-            False,
-            "Every item arrived, but put() or get() never took self.cond. Use the "
-            "condition to wait: `with self.cond: self.cond.wait_for(...)`.",
+        return failed(
+            _BUFFER,
+            "Every item arrived, but put() or get() never took self.cond.",
+            "Use the condition to wait: `with self.cond:` and then `self.cond.wait_for(...)`.",
+            _BUFFER_CODE,
         )
-    return Feedback(
-        True,
-        f"All {len(expected)} items arrived exactly once, and the buffer never held more "
-        f"than {capacity}.",
+    return passed(
+        _BUFFER,
+        f"All {len(expected)} items arrived exactly once, and the buffer never held more than "
+        f"{capacity}.",
     )

@@ -1,141 +1,76 @@
-"""The scheduler game of lesson 04: you decide which thread runs its next step."""
+"""The lost-updates explorer of lesson 04: threads, increments and switch interval to try.
+
+Introduced in ``04-races-and-locks.ipynb``.
+"""
 
 from __future__ import annotations
 
-import html
+from ..view.explorer import Choice, Explorer, Slider
+from .counters import How, LostUpdatesResult, lost_updates
+from .plots import plot_lost_updates
 
-import ipywidgets as W
+__all__ = ["lost_updates_explorer", "measure_three_runs"]
 
-from ..view.explorer import safe_callback
-from .programs import LEVELS, Program, Scheduler, level
-
-__all__ = ["SchedulerGame", "scheduler_game"]
+#: Runs per press of the button: enough to see the spread, quick enough to answer in a second.
+RUNS = 3
 
 
-class SchedulerGame(W.VBox):
-    """The game's widget: one step button per thread, Undo, Reset, the state, a message.
+def measure_three_runs(
+    *, how: How, n_workers: int, n_increments: int, switch_interval_s: float
+) -> LostUpdatesResult:
+    """``cl.races.lost_updates`` with :data:`RUNS` runs: what the explorer's button does."""
+    return lost_updates(
+        how=how,
+        n_workers=n_workers,
+        n_increments=n_increments,
+        n_runs=RUNS,
+        switch_interval_s=switch_interval_s,
+    )
 
-    Attributes for tests and curious learners: ``scheduler`` (the
-    :class:`~concurrency_lab.race_programs.Scheduler` being played), ``step_buttons``,
-    ``undo_button``, ``reset_button``, ``level_picker`` (``None`` for a custom
-    program), ``board`` (an ``HTML`` of the state) and ``message`` (an ``HTML``).
+
+def lost_updates_explorer() -> Explorer[LostUpdatesResult]:
+    """Controls for ``cl.races.lost_updates``: the line, threads, increments, switch interval.
+
+    Each press runs the threads three times and draws the share of updates lost in each run.
+
+    Introduced in ``04-races-and-locks.ipynb``.
     """
-
-    def __init__(self, prog: Program | str) -> None:
-        self.level_picker: W.Dropdown | None = None
-        if isinstance(prog, str):
-            start = level(prog)
-            self.level_picker = W.Dropdown(options=list(LEVELS), value=prog, description="level")
-        elif isinstance(prog, Program):
-            start = prog
-        else:
-            raise TypeError(
-                f"'prog' must be a level name ({', '.join(map(repr, LEVELS))}) or a program "
-                f"from cl.races.program(...) (got {prog!r})."
-            )
-        self.out = W.Output()
-        self.undo_button = W.Button(description="Undo", icon="undo")
-        self.reset_button = W.Button(description="Reset", icon="refresh")
-        self.buttons_box = W.HBox()
-        self.board = W.HTML()
-        self.message = W.HTML()
-        self.history_log = W.HTML()
-        self.step_buttons: list[W.Button] = []
-        self.undo_button.on_click(safe_callback(self.out, lambda _: self._undo()))
-        self.reset_button.on_click(safe_callback(self.out, lambda _: self._reset()))
-        top: list[W.Widget] = []
-        if self.level_picker is not None:
-            self.level_picker.observe(
-                safe_callback(self.out, lambda ch: self.load(level(ch["new"]))), names="value"
-            )
-            top.append(self.level_picker)
-        super().__init__(
-            [
-                *top,
-                self.buttons_box,
-                self.board,
-                self.message,
-                W.HBox([self.undo_button, self.reset_button]),
-                self.history_log,
-                self.out,
-            ]
-        )
-        self.load(start)
-
-    # ------------------------------------------------------------------ wiring
-
-    def load(self, prog: Program) -> None:
-        """Start playing ``prog`` from the beginning."""
-        self.scheduler = Scheduler(prog)
-        self.step_buttons = []
-        for i, name in enumerate(prog.names):
-            b = W.Button(description=f"step {name}", button_style="primary")
-            b.on_click(safe_callback(self.out, lambda _, i=i: self._step(i)))
-            self.step_buttons.append(b)
-        self.buttons_box.children = tuple(self.step_buttons)
-        self._refresh()
-
-    def _step(self, thread: int) -> None:
-        self.scheduler.step(thread)
-        self._refresh()
-
-    def _undo(self) -> None:
-        self.scheduler.undo()
-        self._refresh()
-
-    def _reset(self) -> None:
-        self.scheduler.reset()
-        self._refresh()
-
-    # ------------------------------------------------------------------ drawing
-
-    def _refresh(self) -> None:
-        s = self.scheduler
-        for i, b in enumerate(self.step_buttons):
-            b.disabled = not s.can_step(i)
-        self.undo_button.disabled = not s.history
-        self.board.value = _board_html(s)
-        colour = {"running": "#333", "finished": "#1a7f37", "deadlock": "#b35900"}[s.status]
-        if s.is_race and s.outcome != "deadlock":
-            colour = "#c62828"
-        self.message.value = f"<b style='color:{colour}'>{html.escape(s.message)}</b>"
-        steps = "".join(f"<li><code>{html.escape(t)}</code></li>" for _, t in s.history)
-        self.history_log.value = f"<ol>{steps}</ol>" if steps else ""
-
-
-def _board_html(s: Scheduler) -> str:
-    p = s.program
-    shared = ", ".join(f"<b>{k}</b> = {v}" for k, v in s.shared.items()) or "(none)"
-    held = [f"{lock} held by {p.names[o]}" for lock, o in s.state.owners]
-    cells = []
-    for i, (name, steps) in enumerate(zip(p.names, p.threads)):
-        pc = s.state.pcs[i]
-        rows = []
-        for j, step in enumerate(steps):
-            mark = "&#9654;" if j == pc else "&nbsp;"
-            style = "background:#fff3c4;" if j == pc else ""
-            rows.append(
-                f"<div style='{style}font-family:monospace'>{mark} {j} "
-                f"{html.escape(step.text(len(steps)))}</div>"
-            )
-        local = ", ".join(f"{k} = {v}" for k, v in s.locals(i).items()) or "(none yet)"
-        cells.append(
-            f"<td style='vertical-align:top;padding:4px 12px'><b>{html.escape(name)}</b>"
-            f"{''.join(rows)}<div>locals: {html.escape(local)}</div>"
-            f"<div>next: <i>{html.escape(s.next_step(i))}</i></div></td>"
-        )
-    locks = f"<div>locks: {html.escape('; '.join(held))}</div>" if held else ""
-    goal = f"<div><i>{html.escape(p.goal)}</i></div>" if p.goal else ""
-    return f"{goal}<div>shared: {shared}</div>{locks}<table><tr>{''.join(cells)}</tr></table>"
-
-
-def scheduler_game(prog: Program | str = "lost update") -> SchedulerGame:
-    """Be the scheduler: step each thread of a tiny program, undo, and try to break it.
-
-    Give a level name (``"lost update"``, ``"check-then-act"``, ``"a lock fixes it"``,
-    ``"two locks deadlock"``, ``"missed wake-up"``, ...; see ``cl.races.LEVELS``) to get a
-    level picker too, or your own program from :func:`concurrency_lab.program`.
-    A message says when the threads finish in a state no one-after-another run
-    gives (a race) or when they deadlock. Introduced in ``04-races-and-locks.ipynb``.
-    """
-    return SchedulerGame(prog)
+    return Explorer(
+        measure_three_runs,
+        {
+            "how": Choice(
+                "line each thread runs",
+                {
+                    "counter.plain += 1": "plain",
+                    "counter.value += 1": "property",
+                    "with lock: counter.value += 1": "locked",
+                },
+                value="property",
+                help="the same read-add-write on a plain attribute, through a property, "
+                "or under a lock",
+            ),
+            "n_workers": Slider(
+                "threads", 2, 4, value=2, help="how many threads add to the one counter"
+            ),
+            "n_increments": Slider(
+                "increments per thread",
+                10,
+                100,
+                value=50,
+                step=10,
+                unit="thousand",
+                scale=1000,
+                help="how many times each thread adds 1 in one run",
+            ),
+            "switch_interval_s": Choice(
+                "switch interval",
+                {"0.1 ms": 1e-4, "1 ms": 1e-3, "5 ms (Python's default)": 5e-3},
+                help="how long a thread may run before it is asked to let another run "
+                "(sys.setswitchinterval); restored afterwards",
+            ),
+        },
+        draw=plot_lost_updates,
+        title="Lost updates: three runs per press",
+        button="Run 3 times",
+        button_help="run the threads three times with these settings and count lost updates",
+    )
