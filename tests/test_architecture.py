@@ -117,10 +117,8 @@ _TOO_LONG_FOR_NOW = {
     "concurrency_lab.choosing.models",
     "concurrency_lab.deadlocks.demos",
     "concurrency_lab.deadlocks.locks",
-    "concurrency_lab.gil.measure",
     "concurrency_lab.ipc.primitives",
     "concurrency_lab.problems.traps",
-    "concurrency_lab.scaling.measure",
 }
 
 

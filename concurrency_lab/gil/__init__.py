@@ -1,6 +1,20 @@
-"""Lesson 02 · ``02-the-gil.ipynb``: its measurements, demos, plots and explorer.
+"""Lesson 02 · ``02-the-gil.ipynb``: its measurements, plots and explorer.
 
-Self-checks for its exercises are ``cl.check.gil.<exercise>``.
+=================  ==================================================================
+module             what a teacher finds there
+=================  ==================================================================
+``speedups``       :func:`threads_vs_processes` (the headline) and
+                   :func:`measure_thread_scaling` (which work threads speed up)
+``handoff``        :func:`trace_handoff` (threads taking turns), :func:`switch_interval`
+``convoy``         :func:`measure_switch_interval` (the convoy effect),
+                   :func:`gil_snapshot` (what the explorer runs)
+``plots``          one plot function per measurement
+``explorer``       :func:`gil_explorer`
+``checks``         the exercises' self-checks, ``cl.check.gil.<exercise>``
+``fidelity``       the headline demos, judged run after run (benchmarks)
+=================  ==================================================================
+
+The scaling sweep itself lives in lesson 03's room: ``cl.scaling.measure_scaling``.
 """
 
 from ..core.lazy import lazy_names
@@ -8,18 +22,15 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
+        "convoy": ["gil_snapshot", "measure_switch_interval"],
         "explorer": ["gil_explorer"],
-        "measure": [
-            "Handoff",
-            "ProbeRun",
-            "SwitchIntervalResult",
-            "ThreadScaling",
-            "interpreter_summary",
-            "measure_switch_interval",
-            "measure_thread_scaling",
-            "switch_interval",
-            "trace_handoff",
+        "handoff": ["switch_interval", "trace_handoff"],
+        "plots": [
+            "plot_handoff",
+            "plot_probe_latency",
+            "plot_thread_scaling",
+            "plot_threads_vs_processes",
         ],
-        "plots": ["plot_handoff", "plot_probe_latency", "plot_thread_scaling"],
+        "speedups": ["measure_thread_scaling", "threads_vs_processes"],
     },
 )

@@ -1,132 +1,341 @@
-"""Self-checks for ``02-the-gil.ipynb`` and ``03-core-scaling.ipynb``."""
+"""Self-checks for ``02-the-gil.ipynb``: ``cl.check.gil.<exercise>(your_answer)``.
+
+* :func:`two_threads`: your ``two_threads(work, units)`` runs ``work(units)`` in two threads
+  at once and returns the seconds both took. The check runs it with ``cl.cpu_bound`` and
+  ``cl.gil_releasing``, watching from inside ``work`` which thread ran each call and when,
+  then compares your timings with the same two calls one after the other.
+* :func:`which_work`: the lab's workloads that threads speed up, on your interpreter.
+* :func:`restore_interval`: your ``with_switch_interval(interval_s, action)`` sets the switch
+  interval, runs the action and always puts the previous interval back.
+
+A failed check names the concept; ``cl.check.hint()`` gives more concrete hints, the last one
+the code.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..core.feedback import Feedback, call_checked, not_callable
-from ..core.machine import KINDS, gil_enabled, usable_cores
-from ..core.workloads import cpu_bound, gil_releasing, io_bound, sleep_then_return
-from ..scaling.measure import io_wait, spin
-from .measure import zlib_compress
+from ..core.feedback import Feedback, call_checked, call_with_timeout, failed, passed
+from ..core.load import measure_load
+from ..core.machine import gil_enabled, usable_cores
+from ..core.workloads import calibrate, cpu_bound, gil_releasing, io_wait, zlib_compress
+from ..scaling.maths import NO_GAIN
 
-__all__ = ["check_faster_config", "check_restores_switch_interval", "check_threads_scale"]
+__all__ = ["restore_interval", "two_threads", "which_work"]
 
 
-def check_faster_config(kind: str, n_workers: int) -> Feedback:
-    """02, exercise 1: a ``kind`` and ``n_workers`` that make pure-Python CPU work faster here.
-
-    Judged by reasoning about this machine's usable cores and interpreter, not by
-    a (noisy) timing. Without the GIL (a free-threaded build), threads are right too.
-    """
-    cores = usable_cores()
-    if kind not in KINDS:
-        return Feedback(False, f"'kind' must be 'thread' or 'process' (got {kind!r}).")
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        return Feedback(False, f"'n_workers' must be a whole number >= 1 (got {n_workers!r}).")
-    free = not gil_enabled()
-    if kind == "thread" and not free:
-        return Feedback(
-            False,
-            "Threads take turns holding the GIL, so pure-Python work in threads runs one "
-            "thread at a time: look at your hand-off timeline. Which kind has a GIL of its own "
-            "per worker?",
-        )
-    if cores == 1:
-        return Feedback(
-            True,
-            "This machine lets you use only 1 core, so no configuration can speed up CPU work; "
-            "on a machine with more cores, processes would.",
-        )
-    word = "threads" if kind == "thread" else "processes"
-    if n_workers == 1:
-        return Feedback(False, "One worker is the serial case with extra overhead: use more.")
-    if n_workers > cores:
-        return Feedback(
-            False,
-            f"{word.capitalize()} do scale, but you have {cores} usable cores: {n_workers} "
-            f"{word} share them and queue. Pick a number from 2 to {cores}.",
-        )
-    if kind == "thread":
-        return Feedback(
-            True,
-            f"Your interpreter runs without the GIL, so {n_workers} threads can run Python code "
-            f"on {n_workers} of your {cores} cores at once (processes would work too).",
-        )
-    return Feedback(
-        True,
-        f"{n_workers} processes each have their own interpreter and GIL, and your {cores} "
-        f"cores can run them at the same time.",
+def _not_a_function(exercise: str, obj: object) -> Feedback | None:
+    if callable(obj):
+        return None
+    return failed(
+        exercise,
+        f"Pass your function itself, without calling it (got a {type(obj).__name__}).",
+        "Write its name only, without brackets after it.",
     )
 
 
-_SCALES_WITH_THREADS = {
-    gil_releasing: "hashlib releases the GIL while it hashes a large buffer",
-    zlib_compress: "zlib releases the GIL while it compresses a large buffer",
-    io_wait: "a thread waiting on I/O (here: sleeping) does not hold the GIL",
-    io_bound: "a thread waiting on I/O does not hold the GIL",
-    sleep_then_return: "a sleeping thread does not hold the GIL",
-}
+# --------------------------------------------------------------------------- two_threads
 
 
-_HOLDS_THE_GIL = {
-    cpu_bound: "cl.cpu_bound",
-    spin: "cl.spin",
-}
+class _Watched:
+    """``work`` as the learner's threads call it, recording which thread ran each call, when."""
+
+    def __init__(self, work: Callable[[int], Any]) -> None:
+        self.work = work
+        # The thread objects themselves: a finished thread's id can be reused by the next one.
+        self.calls: list[tuple[threading.Thread, float, float]] = []
+        self.running = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self.__name__ = getattr(work, "__name__", "work")
+
+    def __call__(self, units: int) -> Any:
+        with self._lock:
+            self.running += 1
+        start = time.perf_counter()
+        try:
+            return self.work(units)
+        finally:
+            end = time.perf_counter()
+            with self._lock:
+                self.calls.append((threading.current_thread(), start, end))
+                self.running -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> None:
+        """Wait until no call is running (threads the learner did not join finish here)."""
+        with self._lock:
+            self._idle.wait_for(lambda: self.running == 0, timeout_s)
 
 
-def check_threads_scale(workload: Callable[..., Any]) -> Feedback:
-    """02, exercise 2: a lab workload that threads DO speed up, despite the GIL.
+_units: dict[str, int] = {}
 
-    Without the GIL (a free-threaded build), pure-Python work counts too.
+
+def _units_for(work: Callable[[int], Any]) -> int:
+    name = work.__name__
+    if name not in _units:
+        _units[name] = calibrate(work, 0.1)
+    return _units[name]
+
+
+def _two_thread_hints() -> tuple[str, ...]:
+    return (
+        "Two threads run at the same time only if both are started before either is joined.",
+        "Make two threading.Thread(target=work, args=(units,)) objects, start() both, then "
+        "join() both; read time.perf_counter() before the starts and after the joins.",
+        "```python\ndef two_threads(work, units):\n"
+        "    threads = [threading.Thread(target=work, args=(units,)) for _ in range(2)]\n"
+        "    start = time.perf_counter()\n"
+        "    for t in threads:\n        t.start()\n"
+        "    for t in threads:\n        t.join()\n"
+        "    return time.perf_counter() - start\n```",
+    )
+
+
+class _Failed(Exception):
+    """A wrong answer found while running the learner's function."""
+
+    def __init__(self, feedback: Feedback) -> None:
+        super().__init__(feedback.message)
+        self.feedback = feedback
+
+
+def _fail(message: str, *hints: str) -> _Failed:
+    return _Failed(failed("gil.two_threads", message, *hints))
+
+
+def _run_learner(fn: Callable[..., Any], work: Callable[[int], Any], timeout_s: float) -> float:
+    """Run the learner's function once on ``work``; the seconds it returned.
+
+    Raises:
+        _Failed: with the feedback for what went wrong.
     """
-    problem = not_callable(workload)
+    units = _units_for(work)
+    watched = _Watched(work)
+    caller: list[threading.Thread] = []
+
+    def call() -> Any:
+        caller.append(threading.current_thread())
+        return fn(watched, units)
+
+    status, value = call_with_timeout(call, timeout_s=timeout_s)
+    returned_at = time.perf_counter()
+    still_running = watched.running
+    watched.wait_idle(timeout_s)
+    hints = _two_thread_hints()
+    if status == "ok" and still_running:
+        raise _fail(
+            "two_threads returned while the work was still running: join() both threads "
+            "before you read the clock and return.",
+            *hints,
+        )
+    if status == "hung":
+        raise _fail(f"two_threads did not return within {timeout_s:g} s.", *hints)
+    if status == "error":
+        raise _fail(f"two_threads raised {type(value).__name__}: {value}", *hints)
+    calls = list(watched.calls)
+    if len(calls) != 2:
+        msg = (
+            f"work ran {len(calls)} time(s): run work(units) once in each of TWO threads, "
+            f"each with the same units."
+        )
+        if not calls:
+            msg += " Did you start the threads (t.start())?"
+        raise _fail(msg, *hints)
+    if any(thread is caller[0] for thread, _, _ in calls):
+        raise _fail(
+            "work(units) ran in the thread that called your function, not in a new thread. "
+            "Pass the function and its arguments: target=work, args=(units,); with "
+            "target=work(units) Python calls it right there, before the thread exists.",
+            *hints[1:],
+        )
+    if calls[0][0] is calls[1][0]:
+        raise _fail("Both calls ran in the same thread: start two threads.", *hints)
+    (_, s1, e1), (_, s2, e2) = sorted(calls, key=lambda c: c[1])
+    if s2 >= e1:
+        raise _fail(
+            "Your two threads ran one after the other: the second started only after the "
+            "first had finished. Start both before you join either.",
+            *hints,
+        )
+    if max(e1, e2) > returned_at:
+        raise _fail(
+            "two_threads returned while the work was still running: join() both threads "
+            "before you read the clock and return.",
+            *hints,
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(f"Return the seconds both threads took, a number (got {value!r:.60}).", *hints)
+    both = max(e1, e2) - min(s1, s2)
+    if not both * 0.9 - 0.002 <= value <= both + 1.0:
+        raise _fail(
+            f"two_threads returned {value!r:.6}, but the two calls took {both:.3f} s from the "
+            f"first start to the last end: read time.perf_counter() just before starting the "
+            f"threads and just after joining them, and return the difference.",
+            *hints,
+        )
+    return float(value)
+
+
+def _serial_s(work: Callable[[int], Any], units: int) -> float:
+    """The same two calls one after the other, in a thread of their own (like the learner's)."""
+    out: list[float] = []
+
+    def run() -> None:
+        start = time.perf_counter()
+        work(units)
+        work(units)
+        out.append(time.perf_counter() - start)
+
+    t = threading.Thread(target=run, name="lab-serial")
+    t.start()
+    t.join(60)
+    return out[0] if out else float("nan")
+
+
+def _words(name: str, ratio: float, releases: bool, cores: int, gil: bool) -> str:
+    ok_gain = ratio >= 1 + NO_GAIN
+    if not releases and gil:
+        if ok_gain:
+            return (
+                f"{name}: {ratio:.2f}x, more than the GIL allows for pure Python: the timing was "
+                f"disturbed (rerun)"
+            )
+        return f"{name}: {ratio:.2f}x, no gain: the GIL let one thread at a time run it"
+    if cores < 2:
+        return f"{name}: {ratio:.2f}x (with 1 usable core, no work can run in parallel)"
+    if ok_gain:
+        why = "it runs in C without the GIL" if releases else "your Python runs without the GIL"
+        return f"{name}: {ratio:.2f}x, a gain: {why}"
+    return f"{name}: {ratio:.2f}x, less than it can do here: other programs kept cores busy (rerun)"
+
+
+def two_threads(two_threads: Callable[..., Any], *, timeout_s: float = 60.0) -> Feedback:
+    """02, exercise 1: ``two_threads(work, units)`` runs ``work(units)`` in two threads at once,
+    waits for both, and returns the seconds that took.
+
+    The check calls it with ``cl.cpu_bound`` and with ``cl.gil_releasing`` (each call sized to
+    about 0.1 s here), watching from inside ``work`` which thread ran each call and when. The
+    structure is judged (two new threads, running at the same time, joined before the clock is
+    read); the speedups are reported, not judged, since a busy machine changes them.
+    """
+    ex = "gil.two_threads"
+    problem = _not_a_function(ex, two_threads)
     if problem is not None:
         return problem
-    if workload in _HOLDS_THE_GIL and not gil_enabled():
-        return Feedback(
-            True,
-            f"Yes, on your interpreter: it runs without the GIL, so even pure-Python work like "
-            f"{_HOLDS_THE_GIL[workload]} runs in several threads at once. With the GIL it would "
-            f"not: there the answers are cl.gil_releasing, cl.zlib_compress or cl.io_wait.",
-        )
-    if workload in _HOLDS_THE_GIL:
-        return Feedback(
-            False,
-            f"{_HOLDS_THE_GIL[workload]} is pure Python: it holds the GIL the whole time, so "
-            f"threads take turns. Look for work that spends its time outside the interpreter "
-            f"(in C code that releases the GIL, or waiting).",
-        )
-    why = _SCALES_WITH_THREADS.get(workload)
-    if why is None:
-        return Feedback(
-            False,
-            "Pick one of the lab's workloads (cl.cpu_bound, cl.gil_releasing, cl.zlib_compress, "
-            "cl.io_wait), so the check knows what it does.",
-        )
-    return Feedback(True, f"Yes: {why}, so other threads run meanwhile.")
+    lines = []
+    cores, gil = usable_cores(), gil_enabled()
+    with measure_load() as meter:
+        for work, releases in ((cpu_bound, False), (gil_releasing, True)):
+            try:
+                took = _run_learner(two_threads, work, timeout_s)
+            except _Failed as wrong:
+                return wrong.feedback
+            serial = _serial_s(work, _units_for(work))
+            lines.append(_words(f"cl.{work.__name__}", serial / took, releases, cores, gil))
+    load = meter.load.describe() if meter.load is not None else ""
+    return passed(
+        ex,
+        "Both threads ran at the same time and you timed them both. Against the same two calls "
+        "one after the other: " + "; ".join(lines) + "." + (f" {load}" if load else ""),
+    )
 
 
-def check_restores_switch_interval(
+# --------------------------------------------------------------------------- which_work
+
+_NAMES = {
+    cpu_bound: "cl.cpu_bound",
+    gil_releasing: "cl.gil_releasing",
+    zlib_compress: "cl.zlib_compress",
+    io_wait: "cl.io_wait",
+}
+_WHY = {
+    gil_releasing: "hashlib releases the GIL while it hashes a large buffer",
+    zlib_compress: "zlib releases the GIL while it compresses",
+    io_wait: "a thread that waits (sleeps, reads a socket) does not hold the GIL",
+}
+
+
+def which_work(answer: Iterable[Callable[..., Any]]) -> Feedback:
+    """02, exercise 2: which of ``cl.cpu_bound``, ``cl.gil_releasing``, ``cl.zlib_compress``,
+    ``cl.io_wait`` do threads speed up on your interpreter? Give them as a set or list."""
+    ex = "gil.which_work"
+    try:
+        chosen = set(answer)
+    except TypeError:
+        return failed(
+            ex,
+            f"Give the workloads as a set or list, e.g. {{cl.io_wait}} (got {answer!r:.60}).",
+        )
+    unknown = [w for w in chosen if w not in _NAMES]
+    if unknown:
+        return failed(
+            ex,
+            f"{unknown[0]!r:.60} is not one of the four workloads: choose among "
+            f"{', '.join(_NAMES.values())} (the functions themselves, no brackets).",
+        )
+    gil = gil_enabled()
+    want = set(_WHY) if gil else set(_NAMES)
+    hints = (
+        "Threads help when the work spends its time outside the interpreter: waiting, or in C "
+        "code that lets go of the GIL.",
+        "Look at the 'Which work do threads speed up' bars: solid bars release the GIL.",
+        "```python\nmy_answer = {cl.gil_releasing, cl.zlib_compress, cl.io_wait}\n```",
+    )
+    if gil and cpu_bound in chosen:
+        return failed(
+            ex,
+            "cl.cpu_bound is pure Python: it holds the GIL the whole time, so threads take "
+            "turns and finish no sooner.",
+            *hints,
+        )
+    missing = sorted(_NAMES[w] for w in want - chosen)
+    if missing:
+        return failed(ex, f"Threads speed up more of them: {', '.join(missing)} too.", *hints)
+    if gil:
+        return passed(ex, "Yes: " + "; ".join(_WHY[w] for w in _WHY) + ".")
+    return passed(
+        ex,
+        "Yes, on your interpreter all four: it runs without the GIL, so even pure-Python "
+        "cl.cpu_bound runs in several threads at once (with the GIL it would not).",
+    )
+
+
+# --------------------------------------------------------------------------- restore_interval
+
+
+def restore_interval(
     with_switch_interval: Callable[[float, Callable[[], Any]], Any],
 ) -> Feedback:
-    """02, exercise 3: ``with_switch_interval(interval_s, action)`` sets, runs, and always restores.
+    """02, exercise 3: ``with_switch_interval(interval_s, action)`` sets, runs, always restores.
 
-    The check first sets an unusual interval (4.2 ms), so that a function which
-    "restores" the default 5 ms instead of the previous value is caught. Then it
-    calls your function with an action that reports the interval it sees, and
-    with one that raises; each time the interval must be back at 4.2 ms
-    afterwards. It restores the learner's own interval whatever happens.
+    The check first sets an unusual interval (4.2 ms), so that a function which "restores"
+    the default 5 ms instead of the previous value is caught. Then it calls your function with
+    an action that reports the interval it sees, and with one that raises; each time the
+    interval must be back at 4.2 ms afterwards. It restores your own interval whatever happens.
     """
-    problem = not_callable(with_switch_interval)
+    ex = "gil.restore_interval"
+    problem = _not_a_function(ex, with_switch_interval)
     if problem is not None:
         return problem
+    hints = (
+        "Remember the interval before you change it, and set that value back at the end, "
+        "whatever happens in between.",
+        "A `finally:` block runs on the way out of `try:`, whether it returned or raised.",
+        "```python\ndef with_switch_interval(interval_s, action):\n"
+        "    previous = sys.getswitchinterval()\n"
+        "    sys.setswitchinterval(interval_s)\n"
+        "    try:\n        return action()\n"
+        "    finally:\n        sys.setswitchinterval(previous)\n```",
+    )
     saved = sys.getswitchinterval()
-    before = 0.0042
     target = 0.00123
-    sys.setswitchinterval(before)
+    sys.setswitchinterval(0.0042)
     before = sys.getswitchinterval()  # as the interpreter stores it
     try:
         seen: list[float] = []
@@ -137,25 +346,26 @@ def check_restores_switch_interval(
 
         value, exc = call_checked(with_switch_interval, target, look)
         if exc is not None:
-            return Feedback(False, f"Your function raised {type(exc).__name__}: {exc}")
+            return failed(ex, f"Your function raised {type(exc).__name__}: {exc}", *hints)
         if not seen:
-            return Feedback(False, "The action was never called: call action() inside.")
+            return failed(ex, "The action was never called: call action() inside.", *hints)
         if abs(seen[0] - target) > 1e-9:
-            return Feedback(
-                False,
+            return failed(
+                ex,
                 f"While the action ran the interval was {seen[0]:g} s, not {target:g} s: call "
                 f"sys.setswitchinterval(interval_s) before action().",
+                *hints,
             )
         if value != "result":
-            return Feedback(False, f"Return what action() returns (got {value!r}).")
+            return failed(ex, f"Return what action() returns (got {value!r:.60}).", *hints)
         after = sys.getswitchinterval()
         if abs(after - before) > 1e-9:
             fixed = " (not a fixed value like 0.005)" if abs(after - 0.005) < 1e-9 else ""
-            return Feedback(
-                False,
+            return failed(
+                ex,
                 f"The interval was {before * 1e3:g} ms before your function ran and "
-                f"{after * 1e3:g} ms after a normal run: remember sys.getswitchinterval() first "
-                f"and set that value{fixed} back at the end.",
+                f"{after * 1e3:g} ms after a normal run: put back the PREVIOUS value{fixed}.",
+                *hints,
             )
 
         class Boom(Exception):
@@ -166,17 +376,19 @@ def check_restores_switch_interval(
 
         _, exc = call_checked(with_switch_interval, target, explode)
         if not isinstance(exc, Boom):
-            return Feedback(
-                False,
+            return failed(
+                ex,
                 "When the action raises, let the exception through (do not swallow it): the "
                 "caller must know it failed.",
+                *hints[1:],
             )
         if abs(sys.getswitchinterval() - before) > 1e-9:
-            return Feedback(
-                False,
-                f"When the action raised, the interval stayed at {sys.getswitchinterval():g} s. "
-                f"Restore it in a 'finally:' block, which runs even when an exception passes.",
+            return failed(
+                ex,
+                f"When the action raised, the interval stayed at {sys.getswitchinterval():g} s: "
+                f"the restoring line never ran.",
+                *hints[1:],
             )
-        return Feedback(True, "The interval is set while the action runs and restored always.")
+        return passed(ex, "The interval is set while the action runs and restored always.")
     finally:
         sys.setswitchinterval(saved)

@@ -1,43 +1,67 @@
-"""Speedup curves: measured points, the ideal line, the core count and an Amdahl fit."""
+"""Speedup curves: measured points with their spread, perfect scaling, the cores, Amdahl's law.
+
+Introduced in ``03-core-scaling.ipynb`` (and used in ``02-the-gil.ipynb``).
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..view.style import new_axes
-from .measure import ScalingResult, amdahl_speedup
+from ..view.style import category, finish, new_axes
+from .maths import amdahl_speedup
+from .results import AmdahlFitResult, ScalingResult, plural
 
-__all__ = ["plot_scaling"]
+__all__ = ["plot_amdahl", "plot_scaling"]
 
-_KIND_STYLE = {"thread": ("tab:orange", "s"), "process": ("tab:blue", "o")}
+_NAMES = {"thread": "threads", "process": "processes"}
+
+
+def _mark_cores(ax: Axes, result_cores: int, physical: int | None, top: float) -> None:
+    """Dotted vertical lines at the usable cores (and the physical cores, when fewer)."""
+    for x, text in ((result_cores, "usable core"), (physical, "physical core")):
+        if x is None or x > top:
+            continue
+        ax.axvline(x, color="0.3", ls=":", lw=1.2)
+        ax.annotate(
+            plural(text, x),
+            (x, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=9,
+            color="0.2",
+        )
 
 
 def plot_scaling(
     result: ScalingResult,
     ax: Axes | None = None,
     *,
-    metric: str = "speedup",
+    metric: Literal["speedup", "efficiency"] = "speedup",
     amdahl: bool = False,
     title: str | None = None,
 ) -> Figure:
     """Draw a strong-scaling sweep: speedup (or efficiency) against the number of workers.
 
-    Each kind is a line of medians with error bars from the lowest to the
-    highest repeat. The grey diagonal is perfect scaling, the dotted vertical
-    line marks the usable cores, and with ``amdahl=True`` a dashed curve shows
-    the Amdahl fit of the process curve (with its fitted serial fraction). Introduced in
-    ``02-the-gil.ipynb`` and ``03-core-scaling.ipynb``.
+    Each kind is a line of medians (its own colour, marker and line style) with error bars
+    from the lowest to the highest repeat. The grey dashed line is perfect scaling; dotted
+    vertical lines mark the usable cores (and the physical cores, when SMT makes them fewer).
+    With ``amdahl=True`` the Amdahl curve of the process points is drawn up to the usable
+    cores only: beyond them the workers share cores, which the law does not model.
+    Introduced in ``02-the-gil.ipynb`` and ``03-core-scaling.ipynb``.
 
     Args:
-        result: from :func:`concurrency_lab.measure_scaling`.
+        result: from :func:`~concurrency_lab.scaling.measure_scaling`.
         ax: draw here instead of in a new figure.
-        metric: ``"speedup"`` or ``"efficiency"`` (speedup per worker).
-        amdahl: draw the Amdahl fit when the process curve allows one.
+        metric: ``"speedup"`` or ``"efficiency"`` (speedup per worker, in per cent).
+        amdahl: draw Amdahl's law with the serial share the process points imply.
         title: defaults to a summary of the sweep.
 
     Returns:
-        The figure drawn on.
+        The figure drawn on; its summary is the result's verdict.
 
     Raises:
         ValueError: unknown ``metric``.
@@ -45,57 +69,44 @@ def plot_scaling(
     if metric not in ("speedup", "efficiency"):
         raise ValueError(f"'metric' must be 'speedup' or 'efficiency' (got {metric!r}).")
     fig, ax = new_axes(ax, figsize=(7, 4))
+    per = 100.0 if metric == "efficiency" else 1.0
     ns = result.n_workers
     top = max(ns)
     xs = list(range(1, top + 1))
-    ideal = [float(x) if metric == "speedup" else 1.0 for x in xs]
-    ax.plot(xs, ideal, color="0.6", lw=1, label="perfect scaling")
-    cores = result.usable_cores
-    if cores <= top:
-        ax.axvline(cores, color="0.3", ls=":", lw=1.2)
-        ax.annotate(
-            f"{cores} usable core{'s' if cores != 1 else ''}",
-            (cores, 0.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(4, 4),
-            textcoords="offset points",
-            fontsize=9,
-            color="0.3",
-        )
+    ideal = category("ideal")
+    ideal_y = [float(x) if metric == "speedup" else 100.0 for x in xs]
+    ax.plot(xs, ideal_y, color=ideal.color, ls=ideal.linestyle, lw=1, label="perfect scaling")
+    _mark_cores(ax, result.usable_cores, result.physical_cores, top)
     for kind in result.kinds:
         pts = result.curve(kind)
-        color, marker = _KIND_STYLE.get(kind, ("tab:green", "^"))
+        style = category(kind).line()
+        style["label"] = _NAMES.get(kind, kind)
         x = [p.n_workers for p in pts]
-        scale = [1.0 if metric == "speedup" else 1.0 / p.n_workers for p in pts]
+        scale = [per if metric == "speedup" else per / p.n_workers for p in pts]
         y = [p.speedup * k for p, k in zip(pts, scale)]
         lo = [max(0.0, yi - p.speedup_range[0] * k) for p, k, yi in zip(pts, scale, y)]
         hi = [max(0.0, p.speedup_range[1] * k - yi) for p, k, yi in zip(pts, scale, y)]
-        ax.errorbar(
-            x,
-            y,
-            yerr=[lo, hi],
-            color=color,
-            marker=marker,
-            capsize=3,
-            lw=2,
-            label="processes" if kind == "process" else f"{kind}s",
-        )
-    fit = result.amdahl_fit("process") if amdahl and "process" in result.kinds else None
-    if fit is not None:
-        curve = [amdahl_speedup(x, serial_fraction=fit) for x in xs]
+        ax.errorbar(x, y, yerr=[lo, hi], capsize=3, lw=2, **style)
+    fit = result.amdahl("process") if amdahl and "process" in result.kinds else None
+    if fit is not None and fit.outcome != "unclear":
+        upto = [x for x in xs if x <= result.usable_cores]
+        curve = [amdahl_speedup(x, serial_fraction=fit.serial_fraction) for x in upto]
         if metric == "efficiency":
-            curve = [c / x for c, x in zip(curve, xs)]
+            curve = [100.0 * c / x for c, x in zip(curve, upto)]
+        model = category("model")
         ax.plot(
-            xs,
+            upto,
             curve,
-            color="tab:blue",
-            ls="--",
-            lw=1,
-            alpha=0.7,
-            label=f"Amdahl fit (serial {fit:.0%})",
+            color=model.color,
+            ls=model.linestyle,
+            lw=1.5,
+            label=f"Amdahl's law, serial {fit.serial_fraction:.0%} (up to your cores)",
         )
     ax.set_xlabel("workers")
-    ax.set_ylabel("speedup (x as fast as serial)" if metric == "speedup" else "efficiency")
+    if metric == "speedup":
+        ax.set_ylabel("speedup (x the 1-worker time)")
+    else:
+        ax.set_ylabel("efficiency = speedup / workers (%)")
     ax.set_xticks(list(ns))
     ax.set_xlim(0.7, top + 0.3)
     ax.set_ylim(bottom=0)
@@ -103,8 +114,89 @@ def plot_scaling(
     ax.legend(loc="best", fontsize=9)
     if title is None:
         title = (
-            f"{result.workload}: {result.total_work} units, serial "
-            f"{result.serial_s * 1e3:.0f} ms, median of {result.repeats}"
+            f"{result.workload}: {result.total_work} units, 1-worker time "
+            f"{result.serial_s * 1e3:.0f} ms, median of {result.repeats} repeats"
         )
     ax.set_title(title, fontsize=10)
-    return fig
+    summary = str(result) if fit is None else f"{result} {fit}"
+    return finish(fig, summary=summary)
+
+
+def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: int = 1024) -> Figure:
+    """Amdahl's law with the serial share your points imply, out to many workers.
+
+    The measured points (with the spread their repeats allow) sit on the left; the curve is
+    solid up to your usable cores and dashed beyond, where it says what more cores would
+    give; the dotted horizontal line is the ceiling ``1/s`` no number of workers can pass.
+    The x axis is logarithmic. Introduced in ``03-core-scaling.ipynb``.
+
+    Args:
+        fit: from :meth:`~concurrency_lab.scaling.ScalingResult.amdahl`.
+        ax: draw here instead of in a new figure.
+        max_workers: how far to the right the curve goes.
+
+    Returns:
+        The figure drawn on; its summary is the fit's sentence.
+    """
+    fig, ax = new_axes(ax, figsize=(7, 4))
+    s = fit.serial_fraction
+    xs = sorted({2**i for i in range(0, max_workers.bit_length())} | {max_workers})
+    xs = [x for x in xs if x <= max_workers]
+    model = category("model")
+    within = [x for x in xs if x <= fit.usable_cores] or [1]
+    beyond = [x for x in xs if x >= within[-1]]
+    ax.plot(
+        within,
+        [amdahl_speedup(x, serial_fraction=s) for x in within],
+        color=model.color,
+        ls="-",
+        lw=2,
+        label=f"Amdahl's law, serial {s:.0%}: your cores",
+    )
+    ax.plot(
+        beyond,
+        [amdahl_speedup(x, serial_fraction=s) for x in beyond],
+        color=model.color,
+        ls="--",
+        lw=1.5,
+        label="... with more cores than you have",
+    )
+    if fit.ceiling is not None:
+        ideal = category("ideal")
+        ax.axhline(fit.ceiling, color=ideal.color, ls=":", lw=1.2)
+        ax.annotate(
+            f"ceiling 1/s = {fit.ceiling:.1f}x",
+            (max_workers, fit.ceiling),
+            xytext=(-4, 4),
+            textcoords="offset points",
+            ha="right",
+            fontsize=9,
+            color="0.2",
+        )
+    point = category("process").line()
+    point["label"] = "your measurement (median; bar: the repeats)"
+    point["linestyle"] = "none"
+    for_low = [amdahl_speedup(n, serial_fraction=fit.high) for n in fit.n_workers]
+    for_high = [amdahl_speedup(n, serial_fraction=fit.low) for n in fit.n_workers]
+    ys = list(fit.speedups)
+    ax.errorbar(
+        list(fit.n_workers),
+        ys,
+        yerr=[
+            [max(0.0, y - lo) for y, lo in zip(ys, for_low)],
+            [max(0.0, hi - y) for y, hi in zip(ys, for_high)],
+        ],
+        capsize=3,
+        ms=8,
+        **point,
+    )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("workers (log scale)")
+    ax.set_ylabel("speedup (x the 1-worker time)")
+    ax.set_ylim(0, (fit.ceiling or max([*ys, 2.0])) * 1.15 if s > 0.05 else None)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9)
+    ax.set_title(
+        f"Amdahl's law with the serial share your measurement implies ({s:.0%})", fontsize=10
+    )
+    return finish(fig, summary=str(fit))

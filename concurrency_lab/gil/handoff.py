@@ -1,0 +1,307 @@
+"""Threads taking turns: who holds the GIL when, and the switch interval that sets the pace.
+
+CPython's global interpreter lock (GIL) lets one thread at a time run Python bytecode. A
+thread that wants it waits; after the *switch interval* (:func:`sys.getswitchinterval`, 5 ms
+by default) it asks the running thread to let go at its next bytecode boundary, and they trade
+places. :func:`trace_handoff` makes that visible: CPU-bound threads read the clock after each
+tiny step, and a jump in the clock means the thread was paused.
+
+* :func:`switch_interval`: set the interval for a ``with`` block; it is always restored,
+  even when the block raises.
+* :func:`trace_handoff`: N CPU-bound threads, traced finely enough to see them take turns
+  (draw it with :func:`~concurrency_lab.gil.plot_handoff`).
+
+Introduced in ``02-the-gil.ipynb``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from statistics import median
+
+from ..core.errors import WorkerTimeoutError
+from ..core.machine import gil_enabled
+from ..core.results import Result
+from ..core.tracing import Recorder, Span
+from ..core.validate import check_n_workers, check_number, check_timeout
+
+__all__ = ["HandoffResult", "check_interval", "join_all", "switch_interval", "trace_handoff"]
+
+
+def check_interval(interval_s: object) -> float:
+    """A switch interval in seconds: above 0, at most 1."""
+    if (
+        isinstance(interval_s, bool)
+        or not isinstance(interval_s, (int, float))
+        or not 0 < interval_s <= 1
+    ):
+        raise ValueError(
+            f"a switch interval must be a number of seconds above 0 and at most 1, e.g. 0.005 "
+            f"(got {interval_s!r})."
+        )
+    return float(interval_s)
+
+
+@contextmanager
+def switch_interval(interval_s: float) -> Iterator[float]:
+    """Set :func:`sys.setswitchinterval` inside a ``with`` block; restore it afterwards, always.
+
+    Introduced in ``02-the-gil.ipynb``.
+
+    >>> before = sys.getswitchinterval()
+    >>> with switch_interval(0.001):
+    ...     round(sys.getswitchinterval(), 6)
+    0.001
+    >>> sys.getswitchinterval() == before
+    True
+
+    Raises:
+        ValueError: ``interval_s`` is not a positive number of seconds.
+    """
+    interval_s = check_interval(interval_s)
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    try:
+        yield interval_s
+    finally:
+        sys.setswitchinterval(saved)
+
+
+def join_all(threads: Sequence[threading.Thread], deadline: float, timeout_s: float) -> None:
+    """Join every thread by ``deadline`` (``time.monotonic()``); a lab error if one is late."""
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    late = tuple(t.name for t in threads if t.is_alive())
+    if late:
+        raise WorkerTimeoutError(
+            f"{', '.join(late)} still running after timeout_s={timeout_s:g} s; threads cannot "
+            f"be stopped from outside and finish in the background.",
+            workers=late,
+            timeout_s=timeout_s,
+        )
+
+
+@dataclass(frozen=True)
+class HandoffResult(Result):
+    """When each of N CPU-bound threads was actually running.
+
+    Each span is one stretch in which a thread ran without a pause longer than
+    ``gap_s``; the pauses are when it waited for the GIL (or for a core).
+
+    Attributes:
+        n_threads: how many threads ran.
+        switch_interval_s: the switch interval during the run.
+        gil_enabled: whether the GIL was on.
+        started_ns: ``perf_counter_ns()`` when the threads were released (the time axis' zero).
+        elapsed_s: seconds until the last thread stopped.
+        gap_s: a pause longer than this ends a stretch.
+        spans: the running stretches, sorted by start; workers are ``thread-1``, ``thread-2``, ...
+    """
+
+    n_threads: int
+    switch_interval_s: float
+    gil_enabled: bool
+    started_ns: int
+    elapsed_s: float
+    gap_s: float
+    spans: tuple[Span, ...]
+
+    @property
+    def workers(self) -> tuple[str, ...]:
+        """The thread names, in order."""
+        return tuple(f"thread-{i + 1}" for i in range(self.n_threads))
+
+    @property
+    def n_switches(self) -> int:
+        """How often the running thread changed, reading the stretches in time order."""
+        return max(0, len(self.turns) - 1)
+
+    @property
+    def turns(self) -> tuple[Span, ...]:
+        """Consecutive stretches of the same thread merged: one span per turn."""
+        merged: list[Span] = []
+        for s in self.spans:
+            if merged and merged[-1].worker == s.worker:
+                m = merged[-1]
+                merged[-1] = Span(m.worker, m.pid, m.thread_id, "turn", m.start_ns, s.end_ns)
+            else:
+                merged.append(Span(s.worker, s.pid, s.thread_id, "turn", s.start_ns, s.end_ns))
+        return tuple(merged)
+
+    @property
+    def median_turn_s(self) -> float:
+        """The median length of a turn (one thread running before another took over), seconds."""
+        turns = self.turns
+        return median(t.duration_s for t in turns) if turns else 0.0
+
+    @property
+    def overlap_fraction(self) -> float:
+        """Share of the run during which two or more threads were running at once (0..1)."""
+        events = sorted(
+            [(s.start_ns, 1) for s in self.spans] + [(s.end_ns, -1) for s in self.spans]
+        )
+        running, last, overlap = 0, None, 0
+        for t, step in events:
+            if running >= 2 and last is not None:
+                overlap += t - last
+            running += step
+            last = t
+        total = self.elapsed_s * 1e9
+        return overlap / total if total > 0 else 0.0
+
+    def busy_fraction(self, worker: str) -> float:
+        """Share of the run during which ``worker`` was running."""
+        busy = sum(s.end_ns - s.start_ns for s in self.spans if s.worker == worker)
+        return busy / (self.elapsed_s * 1e9) if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> str:
+        share = ", ".join(f"{w} {self.busy_fraction(w):.0%}" for w in self.workers)
+        return (
+            f"{self.n_threads} threads took {len(self.turns)} turns of about "
+            f"{self.median_turn_s * 1e3:.1f} ms each (median, switch interval "
+            f"{self.switch_interval_s * 1e3:g} ms); two or more ran at the same moment for "
+            f"{self.overlap_fraction:.0%} of the run (share of time running: {share})."
+        )
+
+    def compared_with(self, other: HandoffResult) -> str:
+        """Sentences comparing this trace's turns with ``other``'s, computed from both.
+
+        Typically ``default.compared_with(short_interval_trace)``. Says whether the trace
+        with the shorter switch interval really had shorter turns, and warns when it did not
+        (on a busy machine the operating system decides when a waiting thread gets a core).
+        """
+        rows = [
+            f"switch interval {t.switch_interval_s * 1e3:g} ms: {len(t.turns)} turns, median "
+            f"{t.median_turn_s * 1e3:.1f} ms"
+            for t in (self, other)
+        ]
+        text = "; ".join(rows) + "."
+        text = text[0].upper() + text[1:]
+        if other.switch_interval_s == self.switch_interval_s:
+            return text + " Both traces used the same interval."
+        short, long_ = sorted((self, other), key=lambda t: t.switch_interval_s)
+        both_turned = short.turns and long_.turns
+        if both_turned and short.median_turn_s < 0.8 * long_.median_turn_s:
+            text += (
+                f" The {short.switch_interval_s * 1e3:g} ms interval gave shorter turns"
+                + (", and more of them" if len(short.turns) > len(long_.turns) else "")
+                + "."
+            )
+        else:
+            text += (
+                f" Here the turns were NOT shorter with the {short.switch_interval_s * 1e3:g} ms "
+                f"interval: on a busy machine the operating system decides when the waiting "
+                f"thread gets a core, which can take longer than the interval. Rerun."
+            )
+        if max(self.overlap_fraction, other.overlap_fraction) < 0.05:
+            text += " In both, one thread ran at a time."
+        else:
+            text += (
+                f" Threads ran at the same moment for {self.overlap_fraction:.0%} and "
+                f"{other.overlap_fraction:.0%} of the runs."
+            )
+        return text
+
+
+def _handoff_worker(
+    rec: Recorder, go: threading.Barrier, run_ns: list[int], gap_ns: int, timeout_s: float
+) -> None:
+    clock = time.perf_counter_ns
+    go.wait(timeout_s)
+    stop = run_ns[0]
+    start = last = clock()
+    x = 0
+    while last < stop:
+        for i in range(20):  # about a microsecond of pure-Python work
+            x = (x + i * i) % 1_000_003
+        now = clock()
+        if now - last > gap_ns:  # we were paused: close the stretch
+            rec.record("running", start, last)
+            start = now
+        last = now
+    rec.record("running", start, last)
+
+
+def trace_handoff(
+    n_threads: int = 2,
+    *,
+    duration_s: float = 0.05,
+    switch_interval_s: float | None = None,
+    gap_s: float = 50e-6,
+    timeout_s: float = 30.0,
+) -> HandoffResult:
+    """Run ``n_threads`` CPU-bound threads for ``duration_s`` and record when each really ran.
+
+    Introduced in ``02-the-gil.ipynb``.
+
+    Each thread loops over tiny steps and reads the clock after each; a jump
+    longer than ``gap_s`` means it was paused (waiting for the GIL, or for a
+    core), which splits its timeline into running stretches. With the GIL the
+    stretches take turns, about one switch interval each; without it they overlap.
+
+    >>> h = trace_handoff(2, duration_s=0.02)
+    >>> h.workers
+    ('thread-1', 'thread-2')
+    >>> all(s.label == "running" for s in h.spans)
+    True
+
+    Args:
+        n_threads: how many threads compete.
+        duration_s: how long they run (at most 5 s).
+        switch_interval_s: the switch interval to use during the run (restored
+            afterwards); ``None`` keeps the current one.
+        gap_s: a pause longer than this ends a running stretch.
+        timeout_s: limit for waiting on the threads.
+
+    Raises:
+        TypeError, ValueError: bad arguments.
+        WorkerTimeoutError: a thread did not finish in time.
+    """
+    n_threads = check_n_workers(n_threads, "thread")
+    duration_s = check_number(
+        duration_s, "duration_s", low=0, high=5, low_open=True, unit=" seconds"
+    )
+    gap_s = check_number(gap_s, "gap_s", low=0, high=duration_s, low_open=True, unit=" seconds")
+    timeout_s = check_timeout(timeout_s)
+    interval = sys.getswitchinterval() if switch_interval_s is None else switch_interval_s
+    with switch_interval(interval):
+        recs = [Recorder(f"thread-{i + 1}") for i in range(n_threads)]
+        go = threading.Barrier(n_threads + 1)
+        run_ns = [0]
+        threads = [
+            threading.Thread(
+                target=_handoff_worker,
+                args=(rec, go, run_ns, int(gap_s * 1e9), timeout_s),
+                name=rec.worker,
+                daemon=True,
+            )
+            for rec in recs
+        ]
+        for t in threads:
+            t.start()
+        started_ns = time.perf_counter_ns()
+        run_ns[0] = started_ns + int(duration_s * 1e9)
+        try:
+            go.wait(timeout_s)
+        except threading.BrokenBarrierError:
+            go.abort()
+            raise WorkerTimeoutError(
+                "the hand-off threads did not all start", workers=(), timeout_s=timeout_s
+            ) from None
+        join_all(threads, time.monotonic() + timeout_s + duration_s, timeout_s)
+    spans = sorted((s for rec in recs for s in rec.spans()), key=lambda s: s.start_ns)
+    end = max((s.end_ns for s in spans), default=started_ns)
+    return HandoffResult(
+        n_threads=n_threads,
+        switch_interval_s=interval,
+        gil_enabled=gil_enabled(),
+        started_ns=started_ns,
+        elapsed_s=(end - started_ns) / 1e9,
+        gap_s=float(gap_s),
+        spans=tuple(spans),
+    )
