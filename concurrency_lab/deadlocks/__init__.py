@@ -1,4 +1,9 @@
-"""Lesson 05 · ``05-deadlocks.ipynb``: its measurements, demos, plots and explorer.
+"""Lesson 05 · ``05-deadlocks.ipynb``: traced locks, the wait-for graph, demos, plots, explorer.
+
+The lesson itself starts with plain ``threading.Lock`` code; these tools then show what it
+did: ``TracedLock`` (a ``threading.Lock`` that reports), ``wait_for_graph()`` and
+``plot_wait_for()`` (who waits for whom), ``pick_up`` (the four fixes, as code), and the
+demos that deadlock on purpose and always come back.
 
 Self-checks for its exercises are ``cl.check.deadlocks.<exercise>``.
 """
@@ -8,41 +13,29 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "demos": [
-            "DEADLOCK_STRATEGIES",
-            "STRATEGIES",
-            "ProcessPhilosophersOutcome",
-            "QueueJoinOutcome",
-            "SelfDeadlockOutcome",
-            "dining_philosophers",
-            "dining_philosophers_processes",
-            "livelock",
-            "lock_order_inversion",
-            "queue_join_trap",
-            "self_deadlock",
-            "starvation",
-        ],
-        "explorer": ["philosophers_explorer"],
+        "graph": ["Deadlock", "WaitForGraph", "find_cycles"],
         "locks": [
             "Account",
-            "CycleStep",
-            "Deadlock",
             "DeadlockError",
-            "DemoOutcome",
-            "LockEvent",
-            "LockInterval",
             "LockMisuseError",
             "LockRegistry",
-            "LockStatistics",
             "TracedLock",
             "TracedRLock",
-            "WaitForGraph",
-            "Watchdog",
             "default_registry",
-            "find_cycles",
-            "find_deadlock",
-            "lock_intervals",
         ],
-        "plots": ["plot_lock_timeline", "plot_philosophers", "plot_progress", "plot_wait_for"],
+        "watchdog": ["Watchdog", "find_deadlock", "wait_for_graph"],
+        "outcome": ["DemoResult"],
+        "strategies": ["REMOVES", "STRATEGIES", "pick_up"],
+        "demos": ["compare_strategies", "dining_philosophers", "lock_order_inversion"],
+        "relatives": ["livelock", "self_deadlock", "starvation"],
+        "processes": ["dining_philosophers_processes"],
+        "plots": [
+            "plot_lock_timeline",
+            "plot_philosophers",
+            "plot_progress",
+            "plot_strategies",
+            "plot_wait_for",
+        ],
+        "explorer": ["philosophers_explorer"],
     },
 )

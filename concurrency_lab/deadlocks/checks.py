@@ -1,145 +1,136 @@
-"""Self-checks for the exercises of lesson 05 (deadlocks)."""
+"""Self-checks for the exercises of lesson 05 (deadlocks): ``cl.check.deadlocks.<exercise>``.
+
+* :func:`transfer`: a ``transfer(src, dst, amount)`` that cannot deadlock (Exercise 1).
+* :func:`back_off`: a ``pick_up(first, second)`` that never waits while holding (Exercise 2).
+* :func:`where_stuck`: a ``where_stuck(thread)`` that names the line a thread waits on
+  (Exercise 3).
+
+Each runs the learner's code in threads, in the worst timing, with a watchdog and timeouts,
+so a wrong answer deadlocks or spins only inside the check and is always brought back.
+A failure names the concept; ``cl.check.hint()`` gives more, the last hint the code.
+"""
 
 from __future__ import annotations
 
-import queue as queue_module
+import itertools
+import statistics
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..core.feedback import Feedback
-from .demos import STRATEGIES, Rendezvous, dining_philosophers, queue_producer
+from ..core.feedback import Feedback, call_with_timeout, failed, passed
 from .locks import (
     Account,
     DeadlockError,
+    LockClosedError,
+    LockEvent,
     LockMisuseError,
     LockRegistry,
     TracedLock,
-    Watchdog,
-    join_all,
+    WorstTiming,
 )
+from .watchdog import Watchdog
 
-__all__ = ["collect_is_safe", "strategy_feeds_everyone", "transfer_is_deadlock_free"]
+__all__ = ["back_off", "transfer", "where_stuck"]
 
-
-# Which of Coffman's conditions each strategy takes away.
-_REMOVES: dict[str, frozenset[str]] = {
-    "none": frozenset(),
-    "global_order": frozenset({"circular wait"}),
-    "hierarchy": frozenset({"circular wait"}),
-    "timeout_backoff": frozenset({"hold and wait", "no preemption"}),
-    "try_acquire": frozenset({"hold and wait", "no preemption"}),
-    "arbitrator": frozenset({"circular wait"}),
-}
-_CONDITIONS = ("circular wait", "hold and wait", "no preemption")
+_DONE = "the self-check has ended"
 
 
-def strategy_feeds_everyone(strategy: object, *, breaks: str | None = None, n: int = 5) -> Feedback:
-    """Check a strategy name for the dining philosophers: no deadlock, and everyone eats twice.
-
-    With ``breaks``, the strategy must also be one that takes away that deadlock
-    condition (``"circular wait"``, ``"hold and wait"`` or ``"no preemption"``).
-    Exercise 1 of ``05-deadlocks.ipynb``.
-
-    Raises:
-        ValueError: ``breaks`` is not one of the conditions a strategy can take away.
-    """
-    if breaks is not None and breaks not in _CONDITIONS:
-        raise ValueError(
-            f"'breaks' must be one of {', '.join(repr(c) for c in _CONDITIONS)} or None "
-            f"(got {breaks!r})."
-        )
-    if strategy not in STRATEGIES:
-        return Feedback(
-            False,
-            f"{strategy!r} is not a strategy. Pick one of: "
-            f"{', '.join(repr(s) for s in STRATEGIES)} (see cl.deadlocks.DEADLOCK_STRATEGIES).",
-        )
-    outcome = dining_philosophers(
-        n, strategy=str(strategy), meals=2, eat_s=0.001, detect_interval_s=0.02, duration_s=10
-    )
-    if outcome.deadlocked:
-        wanted = repr(breaks) if breaks else "'hold and wait' or 'circular wait'"
-        return Feedback(
-            False,
-            f"With {strategy!r} the table deadlocked ({outcome.deadlock}). The watchdog rescued "
-            f"dinner by aborting a philosopher; without it they would wait forever. Choose a "
-            f"strategy that breaks {wanted}.",
-        )
-    hungry = [p for p, m in outcome.progress.items() if m < 2]
-    if hungry:
-        return Feedback(
-            False,
-            f"No deadlock, but {', '.join(hungry)} did not get two meals in 10 s: that is "
-            f"starvation. Try a strategy that orders the forks.",
-        )
-    removes = _REMOVES[str(strategy)]
-    if breaks is not None and breaks not in removes:
-        return Feedback(
-            False,
-            f"{strategy!r} fed everyone, but it takes away {' and '.join(sorted(removes))}, "
-            f"not {breaks}. Look in the table for a strategy whose fix removes {breaks}.",
-        )
-    return Feedback(
-        True,
-        f"No deadlock, and all {n} philosophers ate twice with {strategy!r} "
-        f"({STRATEGIES[str(strategy)]}): it removes {' and '.join(sorted(removes))}.",
+def _not_callable(exercise: str, obj: object, name: str) -> Feedback | None:
+    if callable(obj):
+        return None
+    return failed(
+        exercise,
+        f"Pass your function itself, without calling it: cl.check.{exercise}({name}) "
+        f"(got {type(obj).__name__}).",
     )
 
 
-def _run_transfer(
-    transfer: Callable[..., Any], src: Account, dst: Account, amount: int, errors: dict[str, Any]
-) -> None:
+def _run(fn: Callable[..., Any], args: tuple[Any, ...], errors: dict[str, BaseException]) -> None:
     try:
-        transfer(src, dst, amount)
+        fn(*args)
+    except (DeadlockError, LockClosedError):
+        pass  # the check broke a deadlock or ended; reported from its own records
     except BaseException as exc:  # shown to the learner
         errors[threading.current_thread().name] = exc
 
 
-def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
+def _join_then_close(
+    threads: list[threading.Thread], registry: LockRegistry, timeout_s: float
+) -> list[str]:
+    """Join; then close the registry (every wait and try raises) and join again.
+
+    Returns the threads that had not finished within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    late = [t.name for t in threads if t.is_alive()]
+    registry.close(_DONE)
+    for t in threads:
+        t.join(timeout=2)
+    return late
+
+
+def _hold_and_wait(events: tuple[LockEvent, ...], threads: set[str]) -> tuple[str, str] | None:
+    """The first ``(thread, "timed" | "blocking")`` that waited for a lock while holding one."""
+    held: dict[str, set[str]] = {}
+    for i, e in enumerate(events):
+        if e.thread not in threads:
+            continue
+        mine = held.setdefault(e.thread, set())
+        if e.kind == "acquire":
+            mine.add(e.lock)
+        elif e.kind == "release":
+            mine.discard(e.lock)
+        elif e.kind == "wait" and mine:
+            later = (x for x in events[i + 1 :] if x.thread == e.thread and x.lock == e.lock)
+            end = next(later, None)
+            return e.thread, "timed" if end is not None and end.kind == "giveup" else "blocking"
+    return None
+
+
+# --------------------------------------------------------------------------- Exercise 1
+
+
+_TRANSFER_CODE = """```python
+def transfer(src, dst, amount):
+    first, second = sorted([src, dst], key=lambda account: account.name)
+    with first.lock:
+        with second.lock:
+            src.balance -= amount
+            dst.balance += amount
+```"""
+
+
+def transfer(fn: Callable[..., Any]) -> Feedback:
     """Check a ``transfer(src, dst, amount)`` that moves money between two accounts.
 
-    Two threads run ``transfer(alice, bob, 10)`` and ``transfer(bob, alice, 5)``
-    at the same time, in the worst order: each thread's first lock is taken
-    before either thread asks for a second. A watchdog looks for a deadlock and,
-    if it finds one, breaks it so the check always ends. Then the balances and
-    the locking are checked. Exercise 2 of ``05-deadlocks.ipynb``.
+    Two threads run ``transfer(alice, bob, 10)`` and ``transfer(bob, alice, 5)`` at the same
+    time, in the worst timing: each thread's first lock is taken before either thread asks
+    for a second. A watchdog looks for a deadlock and breaks it, so the check always ends.
+    Then the balances and the locking are checked. Exercise 1 of ``05-deadlocks.ipynb``.
     """
-    if not callable(transfer):
-        return Feedback(False, "Pass your function itself: transfer_is_deadlock_free(transfer).")
+    ex = "deadlocks.transfer"
+    if (bad := _not_callable(ex, fn, "transfer")) is not None:
+        return bad
     registry = LockRegistry()
     alice = Account("alice", 100, registry=registry)
     bob = Account("bob", 100, registry=registry)
-    rendezvous = Rendezvous(2)
-    waited: set[int] = set()
-
-    def after_acquire(lock: TracedLock) -> None:
-        me = threading.get_ident()
-        if me not in waited and len(registry._held.get(me, [])) == 1:
-            waited.add(me)
-            rendezvous.arrive_and_wait(timeout=0.3)  # the worst case: both hold one lock
-
-    registry._after_acquire = after_acquire
-    errors: dict[str, Any] = {}
+    names = ["transfer-1", "transfer-2"]
+    registry.on_acquire = WorstTiming(registry, names, timeout_s=0.3)
+    errors: dict[str, BaseException] = {}
     threads = [
-        threading.Thread(
-            target=_run_transfer,
-            args=(transfer, alice, bob, 10, errors),
-            name="transfer-1",
-            daemon=True,
-        ),
-        threading.Thread(
-            target=_run_transfer,
-            args=(transfer, bob, alice, 5, errors),
-            name="transfer-2",
-            daemon=True,
-        ),
+        threading.Thread(target=_run, args=(fn, (src, dst, amount), errors), name=name, daemon=True)
+        for name, (src, dst, amount) in zip(names, [(alice, bob, 10), (bob, alice, 5)])
     ]
     with Watchdog(registry, interval_s=0.02, break_cycles=True) as dog:
         for t in threads:
             t.start()
-        join_all(threads, registry, 2.0)
+        late = _join_then_close(threads, registry, 2.0)
     events = registry.events()
     first: dict[str, str] = {}  # the first lock each transfer took
     for e in events:
@@ -147,61 +138,65 @@ def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
             first.setdefault(e.thread, e.lock)
     if dog.found:
         _, deadlock = dog.found[0]
-        if (first.get("transfer-1"), first.get("transfer-2")) == ("alice", "bob"):
+        order = (first.get("transfer-1"), first.get("transfer-2"))
+        if order == ("alice", "bob"):
             why = "Each transfer locks its source account first"
-        elif (first.get("transfer-1"), first.get("transfer-2")) == ("bob", "alice"):
+        elif order == ("bob", "alice"):
             why = "Each transfer locks its destination account first"
         else:
-            why = "The two transfers take their first locks in opposite orders"
-        return Feedback(
-            False,
+            why = "The two transfers take their locks in opposite orders"
+        return failed(
+            ex,
             f"Deadlock: {'; '.join(str(s) for s in deadlock.steps)}. {why}, so two transfers "
-            f"in opposite directions wait for each other. Take the two locks in one global "
-            f"order, e.g. sorted by account name.",
+            f"in opposite directions wait for each other in a circle (the check broke it).",
+            "Which of the four conditions can a transfer take away? Look at the order in "
+            "which the two transfers take the two locks.",
+            "If every transfer takes the two locks in the same order, whatever way the money "
+            "goes, no circle of waiting can form. Any fixed order works: by account name, or "
+            "by id().",
+            _TRANSFER_CODE,
         )
-    alive = [t.name for t in threads if t.is_alive()]
-    if alive:
-        return Feedback(
-            False,
-            f"{', '.join(alive)} never finished. Does every acquire() get "
-            "its release()? 'with account.lock:' does that for you.",
+    if late:
+        return failed(
+            ex,
+            f"{', '.join(late)} did not finish within 2 s. Does every acquire() get its "
+            f"release(), and does a retry loop end?",
+            "'with account.lock:' releases the lock for you, even when an error happens.",
+            _TRANSFER_CODE,
         )
     for name, exc in errors.items():
-        if isinstance(exc, LockMisuseError):
-            return Feedback(False, f"{name} misused a lock: {exc}")
-        if not isinstance(exc, DeadlockError):
-            return Feedback(
-                False,
-                f"{name} raised {type(exc).__name__}: {exc}. Use "
-                "src.balance, dst.balance, src.lock and dst.lock.",
-            )
+        return failed(
+            ex,
+            f"{name} raised {type(exc).__name__}: {exc}",
+            "Use src.balance, dst.balance, src.lock and dst.lock; take each lock once.",
+            _TRANSFER_CODE,
+        )
     if (alice.balance, bob.balance) != (95, 105):
-        return Feedback(
-            False,
-            f"After transfer(alice, bob, 10) and transfer(bob, alice, 5) the balances should be "
-            f"alice=95, bob=105, but they are alice={alice.balance}, bob={bob.balance}. Subtract "
-            f"'amount' from src.balance and add it to dst.balance.",
+        return failed(
+            ex,
+            f"After transfer(alice, bob, 10) and transfer(bob, alice, 5) the balances should "
+            f"be alice=95, bob=105, but they are alice={alice.balance}, bob={bob.balance}.",
+            "Subtract 'amount' from src.balance and add it to dst.balance, once each.",
+            _TRANSFER_CODE,
         )
-    both_held = _held_both(registry)
-    if not both_held:
-        return Feedback(
-            False,
-            "The balances are right and nothing deadlocked, but no transfer held both accounts' "
-            "locks at once, so another thread could see money in flight (or lose an update). "
-            "Hold both locks while you move the money.",
+    if not _held_both(events, set(names)):
+        return failed(
+            ex,
+            "The balances are right and nothing deadlocked, but a transfer did not hold both "
+            "accounts' locks while it moved the money, so another thread could see money in "
+            "flight (or lose an update).",
+            "Take both locks, then move the money, then let both go.",
+            _TRANSFER_CODE,
         )
-    # A transfer backed off if a wait for a lock gave up, or if it took a lock again
-    # (each transfer needs only two acquires when nothing is put down).
-    n_acquires: dict[str, int] = {}
-    for e in events:
-        if e.kind == "acquire":
-            n_acquires[e.thread] = n_acquires.get(e.thread, 0) + 1
-    backed_off = any(e.kind == "giveup" for e in events) or max(n_acquires.values()) > 2
-    if backed_off:
+    gave_up = any(e.kind == "giveup" for e in events)
+    tried = any(e.kind == "busy" for e in events)
+    if gave_up:
         how = (
-            "when a lock was busy, a transfer put down what it held and tried again, which "
-            "removes hold and wait"
+            "a transfer waited only a bounded time, then gave its lock back itself (that "
+            "removes no preemption)"
         )
+    elif tried:
+        how = "a transfer never waited while it held a lock (that removes hold and wait)"
     elif len(set(first.values())) == 1:
         how = (
             f"both transfers took {next(iter(first.values()))} first: one global order "
@@ -209,14 +204,14 @@ def transfer_is_deadlock_free(transfer: Callable[..., Any]) -> Feedback:
         )
     else:
         how = "no circle of waiting formed"
-    return Feedback(True, f"No deadlock even in the worst order, and the money adds up: {how}.")
+    return passed(ex, f"No deadlock even in the worst timing, and the money adds up: {how}.")
 
 
-def _held_both(registry: LockRegistry) -> bool:
-    """Whether each transfer thread held both account locks at the same time."""
+def _held_both(events: tuple[LockEvent, ...], threads: set[str]) -> bool:
+    """Whether each of ``threads`` held both account locks at the same time."""
     holding: dict[str, set[str]] = {}
     ok: set[str] = set()
-    for e in registry.events():
+    for e in events:
         held = holding.setdefault(e.thread, set())
         if e.kind == "acquire":
             held.add(e.lock)
@@ -224,117 +219,317 @@ def _held_both(registry: LockRegistry) -> bool:
                 ok.add(e.thread)
         elif e.kind == "release":
             held.discard(e.lock)
-    return ok == {"transfer-1", "transfer-2"}
+    return ok >= threads
 
 
-class _GuardedProcess:
-    """A process whose ``join()`` never waits longer than a moment, and remembers how it went."""
+# --------------------------------------------------------------------------- Exercise 2
 
-    def __init__(self, process: Any, queue: _GuardedQueue) -> None:
-        self._p = process
-        self._q = queue
-        self.joined_while_full = False
-        self.joined = False
+_BACK_OFF_CODE = """```python
+import random
+import time
 
-    def join(self, timeout: float | None = None) -> None:
-        self.joined = True
-        limit = 1.0 if timeout is None else min(timeout, 1.0)
-        self._p.join(timeout=limit)
-        # Only a join() without a timeout would wait forever; a timed one just returns.
-        if timeout is None and self._p.is_alive() and self._q.taken < self._q.n_items:
-            self.joined_while_full = True
-
-    def is_alive(self) -> bool:
-        return self._p.is_alive()
-
-    @property
-    def exitcode(self) -> int | None:
-        return self._p.exitcode
+def pick_up(first, second):
+    while True:
+        first.acquire()
+        if second.acquire(blocking=False):   # never wait while holding `first`
+            return
+        first.release()                      # put it down ...
+        time.sleep(random.uniform(0, 0.002)) # ... and wait a random moment
+```"""
+_HOLD_S = 0.06  # how long the check keeps `second` busy in the first scene
+_ROUNDS = 5  # meals each picker eats in the second scene
 
 
-class _GuardedQueue:
-    """A queue whose ``get()`` never waits longer than 2 s."""
+def _pick_and_put_down(
+    pick_up: Callable[..., Any],
+    first: TracedLock,
+    second: TracedLock,
+    rounds: int,
+    report: dict[str, Any],
+) -> None:
+    me = threading.current_thread().name
+    for _ in range(rounds):
+        pick_up(first, second)
+        owners = (first.statistics().owner, second.statistics().owner)
+        if owners != (me, me):
+            report.setdefault("not held", (me, owners))
+            return
+        time.sleep(0.001)
+        second.release()
+        first.release()
+        report[me] = report.get(me, 0) + 1
 
-    def __init__(self, q: Any, n_items: int) -> None:
-        self._q = q
-        self.n_items = n_items
-        self.taken = 0
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        limit = 2.0 if timeout is None else min(timeout, 2.0)
-        item = self._q.get(block, limit if block else None)
-        self.taken += 1
-        return item
+def back_off(pick_up: Callable[..., Any]) -> Feedback:
+    """Check a ``pick_up(first, second)`` that returns holding both locks, never waiting for
+    ``second`` while it holds ``first``, and backing off for a random moment between tries.
 
-    def empty(self) -> bool:
-        return bool(self._q.empty())
+    Two scenes, each with its own traced locks, a watchdog and timeouts:
+
+    1. The check holds ``second`` for 60 ms; ``pick_up`` must wait that out without holding
+       ``first`` while it waits, pausing between tries (no busy loop), for pauses that are
+       not all the same.
+    2. Two threads call it with the locks in opposite orders, five times each, in the worst
+       timing (both hold their first lock before either tries a second); both must finish.
+
+    Exercise 2 of ``05-deadlocks.ipynb``.
+    """
+    ex = "deadlocks.back_off"
+    if (bad := _not_callable(ex, pick_up, "pick_up")) is not None:
+        return bad
+    hints = (
+        "Which of the four conditions does this exercise take away? Hold and wait: never "
+        "wait for `second` while you hold `first`.",
+        "Try `second` without waiting: second.acquire(blocking=False) returns True or False at "
+        "once. If False, release `first`, wait a random moment (random.uniform), try again.",
+        _BACK_OFF_CODE,
+    )
+    # Scene 1: `second` is busy for a while.
+    reg = LockRegistry()
+    first, second = TracedLock("first", registry=reg), TracedLock("second", registry=reg)
+    busy, go = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with second:
+            busy.set()
+            go.wait(timeout=_HOLD_S)
+
+    report: dict[str, Any] = {}
+    errors: dict[str, BaseException] = {}
+    keeper = threading.Thread(target=holder, name="holder", daemon=True)
+    picker = threading.Thread(
+        target=_run,
+        args=(_pick_and_put_down, (pick_up, first, second, 1, report), errors),
+        name="picker",
+        daemon=True,
+    )
+    keeper.start()
+    busy.wait(timeout=2)
+    picker.start()
+    late = _join_then_close([picker, keeper], reg, 2.0)
+    verdict = _judge(ex, reg.events(), {"picker"}, late, errors, report, hints)
+    if verdict is not None:
+        return verdict
+    tries = [e.time_ns for e in reg.events() if e.thread == "picker" and e.kind == "busy"]
+    if len(tries) > 200:
+        return failed(
+            ex,
+            f"pick_up tried {len(tries)} times in {_HOLD_S * 1e3:.0f} ms: it retries at once, "
+            f"without a pause, which keeps a CPU busy doing nothing useful.",
+            "After putting `first` down, wait a moment before the next try.",
+            "time.sleep(random.uniform(0, 0.002)) waits between 0 and 2 ms.",
+            _BACK_OFF_CODE,
+        )
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
+    if len(gaps) >= 3 and statistics.pstdev(gaps) < 0.1 * statistics.mean(gaps):
+        return failed(
+            ex,
+            f"pick_up paused about {statistics.mean(gaps) / 1e6:.1f} ms between tries, the same "
+            f"every time. Two identical threads that collide and then wait the same time can "
+            f"collide again and again: a livelock.",
+            "Make the pause random, so that two threads drift apart.",
+            "time.sleep(random.uniform(0, 0.002)) instead of a fixed time.sleep(...).",
+            _BACK_OFF_CODE,
+        )
+    # Scene 2: two pickers, opposite orders, the worst timing.
+    reg = LockRegistry()
+    a, b = TracedLock("A", registry=reg), TracedLock("B", registry=reg)
+    names = ["picker-1", "picker-2"]
+    reg.on_acquire = WorstTiming(reg, names, timeout_s=0.3)
+    report, errors = {}, {}
+    threads = [
+        threading.Thread(
+            target=_run,
+            args=(_pick_and_put_down, (pick_up, x, y, _ROUNDS, report), errors),
+            name=name,
+            daemon=True,
+        )
+        for name, (x, y) in zip(names, [(a, b), (b, a)])
+    ]
+    with Watchdog(reg, interval_s=0.02, break_cycles=True) as dog:
+        for t in threads:
+            t.start()
+        late = _join_then_close(threads, reg, 2.0)
+    if dog.found:
+        return failed(
+            ex,
+            f"Deadlock with two threads: {dog.found[0][1]}. Each waited for its second lock "
+            f"while holding its first (the check broke it).",
+            *hints,
+        )
+    verdict = _judge(ex, reg.events(), set(names), late, errors, report, hints)
+    if verdict is not None:
+        return verdict
+    pauses = f"{len(gaps) + 1} tries" if tries else "its tries"
+    return passed(
+        ex,
+        f"pick_up never waited while holding a lock (no hold and wait), paused a random moment "
+        f"between {pauses} while `second` was busy, and two threads taking the locks in "
+        f"opposite orders each got both {_ROUNDS} times in the worst timing.",
+    )
 
 
-def collect_is_safe(
-    collect: Callable[..., Any], *, start_method: str | None = None, n_items: int = 4
-) -> Feedback:
-    """Check a ``collect(process, queue, n_items)`` that returns the items a child put on a queue.
+def _judge(
+    ex: str,
+    events: tuple[LockEvent, ...],
+    threads: set[str],
+    late: list[str],
+    errors: dict[str, BaseException],
+    report: dict[str, Any],
+    hints: tuple[str, ...],
+) -> Feedback | None:
+    """The verdicts both scenes share; ``None`` when the scene went well."""
+    waited = _hold_and_wait(events, threads)
+    if waited is not None and waited[1] == "timed":
+        return failed(
+            ex,
+            f"{waited[0]} waited for its second lock with a timeout while holding the first. "
+            f"A timed wait still holds while it waits: that is hold and wait, only bounded.",
+            *hints,
+        )
+    if waited is not None:
+        return failed(
+            ex,
+            f"{waited[0]} waited for its second lock while holding the first: hold and wait.",
+            *hints,
+        )
+    for name, exc in errors.items():
+        if isinstance(exc, LockMisuseError):
+            return failed(
+                ex,
+                f"{name}: {exc}",
+                "Put `first` down (first.release()) before you try again.",
+                *hints[1:],
+            )
+        return failed(ex, f"{name} raised {type(exc).__name__}: {exc}", *hints)
+    if "not held" in report:
+        who, owners = report["not held"]
+        return failed(
+            ex,
+            f"pick_up returned in {who}, but then `first` was held by {owners[0] or 'nobody'} "
+            f"and `second` by {owners[1] or 'nobody'}: it must return only once it holds both.",
+            "Loop until the try for `second` succeeds; return then, still holding both.",
+            *hints[1:],
+        )
+    if late:
+        return failed(
+            ex,
+            f"{', '.join(late)} did not finish in time: pick_up kept trying without ever "
+            f"getting both locks. Does it put `first` down before it tries again?",
+            *hints,
+        )
+    return None
 
-    The child puts ``n_items`` items of 256 KiB each (more than a pipe holds), so
-    it cannot end before they are read. Your function must get them all and
-    leave the process finished. For safety the process's ``join()`` here waits at
-    most 1 s and the queue's ``get()`` at most 2 s. Exercise 3 of
+
+# --------------------------------------------------------------------------- Exercise 3
+
+_WHERE_CODE = """```python
+import sys
+import traceback
+
+def where_stuck(thread):
+    frame = sys._current_frames()[thread.ident]      # its innermost frame
+    return traceback.extract_stack(frame)[-1].line   # the last call is where it is now
+```"""
+
+
+def _wait_for_the_other(first: Any, second: Any, meet: threading.Barrier, stop: Any) -> None:
+    with first:
+        meet.wait()
+        while not stop.is_set():
+            # Both threads wait on the next line, each for the lock the other holds.
+            if second.acquire(timeout=0.2):
+                second.release()
+                return
+
+
+def _stuck_line() -> tuple[int, str]:
+    lines, start = _source_of_waiter()
+    for offset, text in enumerate(lines):
+        if "second.acquire(" in text:
+            return start + offset, text.strip()
+    raise RuntimeError("the check's waiting line is missing")  # pragma: no cover
+
+
+def _source_of_waiter() -> tuple[list[str], int]:
+    import inspect
+
+    return inspect.getsourcelines(_wait_for_the_other)
+
+
+def where_stuck(fn: Callable[[threading.Thread], Any]) -> Feedback:
+    """Check a ``where_stuck(thread)`` that returns the line of code ``thread`` is running now.
+
+    Two threads take two plain ``threading.Lock``\\ s in opposite orders and wait for each
+    other (with a short timeout, in a loop, so the check can stop them). While they are
+    stuck, ``fn`` is called with each thread; it must return the source line each one is
+    waiting on, as text (the line number is accepted too). Exercise 3 of
     ``05-deadlocks.ipynb``.
     """
-    from ..core.children import stop_processes
-    from ..core.machine import get_context
-
-    if not callable(collect):
-        return Feedback(False, "Pass your function itself: collect_is_safe(collect).")
-    ctx = get_context(start_method)
-    q = ctx.Queue()
-    p = ctx.Process(target=queue_producer, args=(q, n_items, 256 * 1024), daemon=True)
-    guarded_q = _GuardedQueue(q, n_items)
-    guarded_p = _GuardedProcess(p, guarded_q)
-    error: BaseException | None = None
-    items: Any = None
-    t0 = time.monotonic()
-    try:
-        p.start()
-        try:
-            items = collect(guarded_p, guarded_q, n_items)
-        except queue_module.Empty:
-            error = queue_module.Empty()
-        except Exception as exc:
-            error = exc
-        p.join(timeout=5)
-        finished = not p.is_alive()
-    finally:
-        stop_processes([p])
-        q.close()
-        q.join_thread()
-    took = time.monotonic() - t0
-    if guarded_p.joined_while_full:
-        return Feedback(
-            False,
-            "You called join() while the child still had items to hand over: the child waits "
-            "for you to read, you wait for it to end. (Here join() gave up after 1 s; a real "
-            "one would wait forever.) Read all the items first, then join.",
-        )
-    if isinstance(error, queue_module.Empty):
-        return Feedback(
-            False,
-            f"A get() waited 2 s for an item that never came: the child puts "
-            f"exactly {n_items} items; get that many, no more.",
-        )
-    if error is not None:
-        return Feedback(False, f"Your function raised {type(error).__name__}: {error}")
-    if not isinstance(items, list) or len(items) != n_items:
-        got = f"{len(items)} items" if isinstance(items, list) else repr(type(items).__name__)
-        return Feedback(False, f"Return a list of the {n_items} items you got (got {got}).")
-    if not guarded_p.joined or not finished:
-        return Feedback(
-            False,
-            "You got the items, but never joined the process: call process.join() after "
-            "reading them, so the finished child is waited for and cleaned up.",
-        )
-    return Feedback(
-        True,
-        f"All {n_items} items read, then the process joined, in {took:.2f} s: "
-        f"no waiting in a circle.",
+    ex = "deadlocks.where_stuck"
+    if (bad := _not_callable(ex, fn, "where_stuck")) is not None:
+        return bad
+    hints = (
+        "Python keeps every thread's current frame: sys._current_frames() maps each thread's "
+        "id (thread.ident) to its innermost frame.",
+        "traceback.extract_stack(frame) lists the calls from the outermost to the innermost; "
+        "the last one is where the thread is now, and its .line is the source text.",
+        _WHERE_CODE,
     )
+    lineno, text = _stuck_line()
+    lock_a, lock_b = threading.Lock(), threading.Lock()
+    meet, stop = threading.Barrier(2, timeout=2), threading.Event()
+    threads = [
+        threading.Thread(
+            target=_wait_for_the_other, args=(x, y, meet, stop), name=name, daemon=True
+        )
+        for name, (x, y) in (("A then B", (lock_a, lock_b)), ("B then A", (lock_b, lock_a)))
+    ]
+    answers: dict[str, tuple[str, Any]] = {}
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not all(_at_line(t, lineno) for t in threads):
+            time.sleep(0.005)
+        for t in threads:
+            answers[t.name] = call_with_timeout(fn, t, timeout_s=2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=2)
+    for name, (status, value) in answers.items():
+        if status == "hung":
+            return failed(ex, f"where_stuck({name!r}) did not return within 2 s.", *hints)
+        if status == "error":
+            return failed(ex, f"where_stuck raised {type(value).__name__}: {value}", *hints)
+        if value == lineno or (isinstance(value, str) and text in value):
+            continue
+        if isinstance(value, traceback.FrameSummary) or hasattr(value, "f_lineno"):
+            return failed(
+                ex,
+                f"where_stuck returned a {type(value).__name__}; return the line itself, as text.",
+                *hints[1:],
+            )
+        if isinstance(value, str) and value.strip():
+            return failed(
+                ex,
+                f"For thread {name!r} you returned {value.strip()!r}, but it waits on another "
+                f"line. The outermost calls are where it started; where it is now is the "
+                f"innermost, the last one.",
+                *hints[1:],
+            )
+        return failed(
+            ex, f"where_stuck returned {value!r}: return the line of code, as text.", *hints
+        )
+    return passed(
+        ex,
+        f"Both threads wait on `{text}` (line {lineno}): each holds one lock and waits for "
+        f"the other's. That is how you find a real hang: look at every thread's innermost "
+        f"frame.",
+    )
+
+
+def _at_line(thread: threading.Thread, lineno: int) -> bool:
+    frame = sys._current_frames().get(thread.ident or -1)
+    return frame is not None and frame.f_lineno == lineno

@@ -1,38 +1,46 @@
-"""Pictures of deadlocks: the wait-for graph with its cycle, and who held which lock when."""
+"""Pictures of deadlocks: the wait-for graph with its cycle, who held which lock when, and
+what each strategy cost.
+
+Every function takes a result, draws with the course palette (``view.style``: thread and
+lock by their course colours, the cycle by its colour *and* thicker lines, waiting by a
+hatch), and ends with a sentence computed from the data (``fig.lab_summary``).
+
+Introduced in ``05-deadlocks.ipynb``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..view.style import new_axes, worker_colors
-from .locks import (
-    Deadlock,
-    DemoOutcome,
-    LockEvent,
-    LockInterval,
-    WaitForGraph,
-    find_cycles,
-    lock_intervals,
-    natural_key,
-)
+from ..view.style import category, finish, new_axes, new_figure, text_color_on, worker_colors
+from .demos import StrategyComparisonResult
+from .graph import Deadlock, WaitForGraph, find_cycles, natural_key
+from .locks import LockEvent
+from .outcome import DemoResult, LockInterval, lock_intervals
 
-__all__ = ["plot_lock_timeline", "plot_philosophers", "plot_progress", "plot_wait_for"]
+__all__ = [
+    "plot_lock_timeline",
+    "plot_philosophers",
+    "plot_progress",
+    "plot_strategies",
+    "plot_wait_for",
+]
 
-_CYCLE = "#d62728"
-_PLAIN = "#7f7f7f"
+_INK = "black"  # arrows and outlines that carry no category
+_WAITS = (0, (3.0, 1.6))  # the dash of a "waits for" arrow (scaled by the line width)
 
 
 def _ring(nodes: Sequence[str], center: tuple[float, float]) -> dict[str, tuple[float, float]]:
     """Nodes evenly on a circle around ``center``, the first at the top."""
-    radius = max(0.9, 0.3 * len(nodes))
+    radius = max(1.0, 0.42 * len(nodes))
     cx, cy = center
     pos = {}
     for i, node in enumerate(nodes):
@@ -41,15 +49,12 @@ def _ring(nodes: Sequence[str], center: tuple[float, float]) -> dict[str, tuple[
     return pos
 
 
-def _graph_layout(
-    graph: WaitForGraph, cycles: Sequence[Deadlock]
-) -> dict[str, tuple[float, float]]:
-    """Each cycle (thread, lock, thread, lock, ...) on a ring of its own, side by side.
+def graph_layout(graph: WaitForGraph, cycles: Sequence[Deadlock]) -> dict[str, tuple[float, float]]:
+    """Where each node goes: each cycle (thread, lock, thread, ...) on a ring of its own.
 
-    Nodes outside the cycles hang outward from the node they are joined to
-    (a thread waiting for a cycle's lock, the locks that thread holds), spread
-    at different angles so that they do not sit on top of each other. Without a
-    cycle, all nodes go on one ring.
+    Nodes outside the cycles hang outward from the node they are joined to, spread at
+    different angles so that they do not sit on top of each other. Without a cycle, all
+    nodes go on one ring. Keys are ``"T:<thread>"`` and ``"L:<lock>"``.
     """
     neighbours: dict[str, list[str]] = {}
 
@@ -77,35 +82,54 @@ def _graph_layout(
     center_of: dict[str, tuple[float, float]] = {}
     x = 0.0
     for k, ring in enumerate(rings):
-        radius = max(0.9, 0.3 * len(ring))
+        radius = max(1.0, 0.42 * len(ring))
         if k:
             x += radius
         center = (x, 0.0)
         x += radius + 2.2  # room for the nodes hanging outward
         for node, p in _ring(ring, center).items():
             pos[node], center_of[node] = p, center
-    # Breadth-first outward from the rings: each new node one step further out.
-    frontier = [n for ring in rings for n in ring]
+    frontier = [n for ring in rings for n in ring]  # breadth-first, outward from the rings
     while frontier:
         nxt = []
         for parent in frontier:
             kids = [n for n in neighbours.get(parent, []) if n not in pos]
-            if not kids:
-                continue
             px, py = pos[parent]
             cx, cy = center_of[parent]
             base = math.atan2(py - cy, px - cx)
             for j, kid in enumerate(kids):
                 angle = base + (j - (len(kids) - 1) / 2) * 0.6
-                pos[kid] = (px + 1.0 * math.cos(angle), py + 1.0 * math.sin(angle))
+                pos[kid] = (px + math.cos(angle), py + math.sin(angle))
                 center_of[kid] = center_of[parent]
                 nxt.append(kid)
         frontier = nxt
-    rest = [n for n in neighbours if n not in pos]  # parts not joined to any cycle
+    rest = [n for n in neighbours if n not in pos]  # parts joined to no cycle
     if rest:
-        radius = max(0.9, 0.3 * len(rest))
-        pos.update(_ring(rest, (x + radius, 0.0)))
+        pos.update(_ring(rest, (x + max(1.0, 0.42 * len(rest)), 0.0)))
     return pos
+
+
+def _node_points(node: str) -> float:
+    """How wide a node's marker is drawn (points): wide enough for its name at 8 pt."""
+    kind, name = node.split(":", 1)
+    return max(36.0 if kind == "T" else 29.0, 4.9 * len(name) + (14 if kind == "T" else 10))
+
+
+def _graph_summary(graph: WaitForGraph, cycles: Sequence[Deadlock]) -> str:
+    if not cycles:
+        waiting = len(graph.waits)
+        return (
+            f"No cycle: {waiting} thread{'s' * (waiting != 1)} wait, but none waits in a circle."
+            if waiting
+            else "No thread waits for a lock: nothing is stuck."
+        )
+    text = " ".join(f"{d}." for d in cycles)
+    outside = [t for t in graph.waits if not any(t in d.threads for d in cycles)]
+    if outside:
+        text += f" {', '.join(outside)} also wait{'s' * (len(outside) == 1)}, outside any cycle."
+    if all(d.bounded for d in cycles):
+        text += " Every such wait has a timeout, so each cycle will break by itself."
+    return text
 
 
 def plot_wait_for(
@@ -114,36 +138,34 @@ def plot_wait_for(
     *,
     title: str | None = None,
 ) -> Figure:
-    """Draw the wait-for graph: threads (circles), locks (squares), the cycle in red.
+    """Draw the wait-for graph: threads (circles), locks (squares), the cycle thick.
 
-    A dashed arrow *thread -> lock* means "waits for"; a solid arrow *lock ->
-    thread* means "is held by". Follow the red arrows around: every thread in the
-    cycle waits for a lock that the next one holds. Introduced in
-    ``05-deadlocks.ipynb``.
+    A dashed arrow *thread -> lock* means "waits for"; a solid arrow *lock -> thread* means
+    "is held by". Follow the thick arrows around: every thread in a cycle waits for a lock
+    that the next one holds.
 
     Args:
-        cycle_or_graph: a :class:`~concurrency_lab.deadlocks.Deadlock` (its whole
-            graph is drawn, its cycle highlighted), a
-            :class:`~concurrency_lab.deadlocks.WaitForGraph`, or None (nothing to draw).
+        cycle_or_graph: a :class:`~concurrency_lab.deadlocks.Deadlock` (its whole graph is
+            drawn, its cycle highlighted), a :class:`~concurrency_lab.deadlocks.WaitForGraph`
+            (every cycle highlighted), or ``None`` (nothing to draw).
         ax: draw here instead of in a new figure.
-        title: defaults to a one-line summary.
+        title: defaults to what the graph shows.
 
     Returns:
-        The figure drawn on.
+        The figure.
+
+    Raises:
+        TypeError: for anything else.
+
+    Introduced in ``05-deadlocks.ipynb``.
     """
     if cycle_or_graph is None:
-        fig, ax = new_axes(ax, figsize=(5.5, 5))
+        fig, ax = new_axes(ax, figsize=(5.5, 4))
         ax.set_axis_off()
-        ax.text(
-            0.5,
-            0.5,
-            "no deadlock: nothing to draw",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
+        ax.text(0.5, 0.5, "no deadlock: nothing to draw", ha="center", transform=ax.transAxes)
         ax.set_title(title or "wait-for graph")
-        return fig
+        return finish(fig, summary="No deadlock was found, so there is no cycle to draw.")
+    cycles: tuple[Deadlock, ...]
     if isinstance(cycle_or_graph, Deadlock):
         graph, cycles = cycle_or_graph.graph, (cycle_or_graph,)
     elif isinstance(cycle_or_graph, WaitForGraph):
@@ -154,7 +176,7 @@ def plot_wait_for(
             f"'cycle_or_graph' must be a Deadlock, a WaitForGraph or None "
             f"(got {type(cycle_or_graph).__name__})."
         )
-    pos = _graph_layout(graph, cycles)
+    pos = graph_layout(graph, cycles)
     xs = [x for x, _ in pos.values()] or [0.0]
     ys = [y for _, y in pos.values()] or [0.0]
     width, height = max(xs) - min(xs), max(ys) - min(ys)
@@ -163,87 +185,69 @@ def plot_wait_for(
     )
     ax.set_axis_off()
     ax.set_aspect("equal")
+    cycle_style = category("deadlock")
     in_cycle: set[tuple[str, str]] = set()
     for d in cycles:
         for step in d.steps:
             in_cycle.add((f"T:{step.thread}", f"L:{step.waits_for}"))
             in_cycle.add((f"L:{step.waits_for}", f"T:{step.held_by}"))
-    edges: list[tuple[str, str, str]] = []  # (source, target, "waits"/"holds")
-    for t, locks in graph.holds.items():
-        for lk in locks:
-            edges.append((f"L:{lk}", f"T:{t}", "holds"))
-    for t, lk in graph.waits.items():
-        edges.append((f"T:{t}", f"L:{lk}", "waits"))
-    for src, dst, kind in edges:
+    edges: list[tuple[str, str, Any]] = [
+        (f"L:{lk}", f"T:{t}", "-") for t, locks in graph.holds.items() for lk in locks
+    ]
+    edges += [(f"T:{t}", f"L:{lk}", _WAITS) for t, lk in graph.waits.items()]
+    size = {node: _node_points(node) for node in pos}  # marker width in points
+    for src, dst, dash in edges:
         hot = (src, dst) in in_cycle
-        arrow = FancyArrowPatch(
-            pos[src],
-            pos[dst],
-            arrowstyle="-|>",
-            mutation_scale=16,
-            shrinkA=18,
-            shrinkB=18,
-            linestyle="--" if kind == "waits" else "-",
-            linewidth=2.4 if hot else 1.2,
-            color=_CYCLE if hot else _PLAIN,
-            connectionstyle="arc3,rad=0.12",
-            zorder=1,
+        ax.add_patch(
+            FancyArrowPatch(
+                pos[src],
+                pos[dst],
+                arrowstyle="-|>",
+                mutation_scale=18 if hot else 14,
+                shrinkA=size[src] / 2 + 2,
+                shrinkB=size[dst] / 2 + 3,
+                linestyle=dash,
+                linewidth=3.2 if hot else 1.3,
+                color=cycle_style.color if hot else _INK,
+                connectionstyle="arc3,rad=0.12",
+                zorder=1,
+            )
         )
-        ax.add_patch(arrow)
     cycle_nodes = {n for pair in in_cycle for n in pair}
+    thread, lock = category("thread"), category("lock")
     for node, (x, y) in pos.items():
         kind, name = node.split(":", 1)
-        edge = _CYCLE if node in cycle_nodes else "black"
-        if kind == "T":
-            ax.scatter(
-                [x],
-                [y],
-                s=1500,
-                marker="o",
-                color="#cfe2f3",
-                edgecolors=edge,
-                linewidths=2,
-                zorder=2,
-            )
-        else:
-            ax.scatter(
-                [x],
-                [y],
-                s=1100,
-                marker="s",
-                color="#fce5cd",
-                edgecolors=edge,
-                linewidths=2,
-                zorder=2,
-            )
-        ax.text(x, y, name, ha="center", va="center", fontsize=8, zorder=3)
+        style, marker = (thread, "o") if kind == "T" else (lock, "s")
+        hot = node in cycle_nodes
+        ax.scatter(
+            [x],
+            [y],
+            s=size[node] ** 2,
+            marker=marker,
+            color=style.color,
+            edgecolors=cycle_style.color if hot else _INK,
+            linewidths=3.2 if hot else 1.0,
+            zorder=2,
+        )
+        ax.text(
+            x,
+            y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=3,
+            color=text_color_on(style.color),
+        )
     pad = 0.7 + 0.08 * max(width, height)  # the markers have a fixed size in points
     ax.set_xlim(min(xs) - pad, max(xs) + pad)
     ax.set_ylim(min(ys) - pad, max(ys) + pad)
     handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="",
-            markersize=11,
-            markerfacecolor="#cfe2f3",
-            markeredgecolor="black",
-            label="thread",
-        ),
-        Line2D(
-            [],
-            [],
-            marker="s",
-            linestyle="",
-            markersize=10,
-            markerfacecolor="#fce5cd",
-            markeredgecolor="black",
-            label="lock",
-        ),
-        Line2D([], [], linestyle="--", color=_PLAIN, label="waits for"),
-        Line2D([], [], linestyle="-", color=_PLAIN, label="held by"),
-        Line2D([], [], linestyle="-", linewidth=2.4, color=_CYCLE, label="the cycle"),
+        Line2D([], [], marker="o", ls="", ms=11, mfc=thread.color, mec=_INK, label="thread"),
+        Line2D([], [], marker="s", ls="", ms=10, mfc=lock.color, mec=_INK, label="lock"),
+        Line2D([], [], linestyle=_WAITS, lw=1.3, color=_INK, label="waits for (dashed)"),
+        Line2D([], [], linestyle="-", lw=1.3, color=_INK, label="held by (solid)"),
+        Line2D([], [], linestyle="-", lw=3.2, color=cycle_style.color, label="in a cycle (thick)"),
     ]
     ax.legend(
         handles=handles,
@@ -262,64 +266,58 @@ def plot_wait_for(
         else:
             title = "wait-for graph: no cycle"
     ax.set_title(title)
-    return fig
+    return finish(fig, summary=_graph_summary(graph, cycles))
 
 
 def plot_lock_timeline(
-    outcome: DemoOutcome | Iterable[LockEvent] | Iterable[LockInterval],
+    outcome: DemoResult | Iterable[LockEvent] | Iterable[LockInterval],
     ax: Axes | None = None,
     *,
     title: str | None = None,
 ) -> Figure:
-    """Who held which lock when: one row per thread, solid bars = holding, hatched = waiting.
+    """Who held which lock when: one lane per thread and lock, solid = holding, hatched = waiting.
 
-    Bars are coloured by lock, so a thread waiting (hatched) for a lock another
-    thread is holding (solid, same colour) is easy to spot. Time in ms from the
-    start of the demo. Introduced in ``05-deadlocks.ipynb``.
+    Each lock has its own colour, and each lane is labelled with its thread and lock, so a
+    thread waiting (hatched) for a lock that another thread holds (solid, same colour) is
+    easy to spot. Time in ms from the start of the demo.
 
     Args:
-        outcome: a :class:`~concurrency_lab.deadlocks.DemoOutcome`, or its events,
-            or intervals from :func:`~concurrency_lab.deadlocks.lock_intervals`.
+        outcome: a :class:`~concurrency_lab.deadlocks.DemoResult`, or lock events, or
+            intervals from ``lock_intervals``.
         ax: draw here instead of in a new figure.
         title: defaults to the demo and its strategy.
 
     Returns:
-        The figure drawn on.
+        The figure.
+
+    Introduced in ``05-deadlocks.ipynb``.
     """
     rows: list[str] = []
     t0: int | None = None
-    if isinstance(outcome, DemoOutcome):
+    if isinstance(outcome, DemoResult):
         intervals = list(outcome.intervals())
         rows = list(outcome.threads)
         t0 = outcome.started_ns
-        if title is None:
-            title = f"{outcome.demo.replace('_', ' ')} — strategy: {outcome.strategy}"
+        title = title or f"{outcome.demo}: who held which lock ({outcome.strategy})"
     else:
         items = list(outcome)
         if items and isinstance(items[0], LockEvent):
             intervals = list(lock_intervals(items))  # type: ignore[arg-type]
         else:
             intervals = items  # type: ignore[assignment]
-    for iv in intervals:
-        if iv.thread not in rows:
-            rows.append(iv.thread)
-    rows.sort(key=natural_key)
+    rows = sorted({*rows, *(iv.thread for iv in intervals)}, key=natural_key)
     if t0 is None:
         t0 = min((iv.start_ns for iv in intervals), default=0)
-    height = max(2.2, 0.45 * len(rows) + 1.4)
-    fig, ax = new_axes(ax, figsize=(9, min(height, 8)))
+    lanes: list[tuple[str, str]] = []  # (thread, lock), a lane each
+    for thread in rows:
+        mine = sorted({iv.lock for iv in intervals if iv.thread == thread}, key=natural_key)
+        lanes += [(thread, lk) for lk in mine] or [(thread, "")]
+    lane_of = {lane: i for i, lane in enumerate(lanes)}
     locks = sorted({iv.lock for iv in intervals}, key=natural_key)
     colors = worker_colors(locks)
-    row_of = {t: i for i, t in enumerate(rows)}
-    # Each row has one lane per lock its thread touched, so two held locks never overlap.
-    lanes: dict[str, list[str]] = {t: [] for t in rows}
-    for iv in sorted(intervals, key=lambda iv: iv.start_ns):
-        if iv.lock not in lanes[iv.thread]:
-            lanes[iv.thread].append(iv.lock)
+    fig, ax = new_axes(ax, figsize=(9, min(8.0, max(2.4, 0.3 * len(lanes) + 1.6))))
     for iv in intervals:
-        row_lanes = lanes[iv.thread]
-        lane_h = 0.8 / len(row_lanes)
-        y = row_of[iv.thread] - 0.4 + lane_h * (row_lanes.index(iv.lock) + 0.5)
+        y = lane_of[(iv.thread, iv.lock)]
         start = (iv.start_ns - t0) / 1e6
         width = max((iv.end_ns - iv.start_ns) / 1e6, 0.05)
         if iv.state == "holding":
@@ -327,9 +325,9 @@ def plot_lock_timeline(
                 y,
                 width,
                 left=start,
-                height=lane_h * 0.9,
+                height=0.8,
                 color=colors[iv.lock],
-                edgecolor="black",
+                edgecolor=_INK,
                 linewidth=0.4,
             )
         else:
@@ -337,68 +335,159 @@ def plot_lock_timeline(
                 y,
                 width,
                 left=start,
-                height=lane_h * 0.6,
-                color="white",
+                height=0.55,
+                facecolor="white",
                 edgecolor=colors[iv.lock],
-                hatch="///",
+                hatch="////",
                 linewidth=1.0,
             )
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_yticks(range(len(lanes)), [f"{t} · {lk}" if lk else t for t, lk in lanes])
     ax.invert_yaxis()
-    ax.set_xlabel("time since start (ms)")
-    handles = [Patch(color=colors[lk], label=f"holds {lk}") for lk in locks]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="waiting"))
-    if handles:
-        ax.legend(
-            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False
+    ax.set_xlim(left=0)
+    ax.set_xlabel("time since the demo started (ms)")
+    ax.set_ylabel("thread · lock")
+    handles = [Patch(facecolor=colors[lk], edgecolor=_INK, label=f"holds {lk}") for lk in locks]
+    handles.append(
+        Patch(
+            facecolor="white",
+            edgecolor=_INK,
+            hatch="////",
+            label="hatched: waiting for it\n(colour = which lock)",
         )
+    )
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False
+    )
     if not intervals:
-        ax.text(
-            0.5, 0.5, "no lock events recorded", ha="center", va="center", transform=ax.transAxes
-        )
-    ax.set_title(title or "lock timeline")
-    return fig
+        ax.text(0.5, 0.5, "no lock events recorded", ha="center", transform=ax.transAxes)
+    ax.set_title(title or "who held which lock")
+    return finish(fig, summary=_timeline_summary(intervals))
+
+
+def _timeline_summary(intervals: Sequence[LockInterval]) -> str:
+    waits = [iv for iv in intervals if iv.state == "waiting"]
+    holds = [iv for iv in intervals if iv.state == "holding"]
+    if not intervals:
+        return "No lock was taken or waited for."
+    text = f"{len(holds)} times a thread held a lock"
+    if not waits:
+        return text + ", and no thread ever waited for one."
+    longest = max(waits, key=lambda iv: iv.end_ns - iv.start_ns)
+    total = sum(iv.end_ns - iv.start_ns for iv in waits) / 1e6
+    return (
+        f"{text}; threads waited {len(waits)} times, {total:.0f} ms in all; the longest wait "
+        f"was {longest.thread} waiting {(longest.end_ns - longest.start_ns) / 1e6:.0f} ms "
+        f"for {longest.lock}."
+    )
 
 
 def plot_progress(
-    outcome: DemoOutcome, ax: Axes | None = None, *, title: str | None = None
+    outcome: DemoResult, ax: Axes | None = None, *, title: str | None = None
 ) -> Figure:
     """A bar per thread: how many units of work (meals, turns) it finished.
 
-    A thread with no bar, beside others with tall ones, is starving.
+    A thread with no bar, beside others with tall ones, is starving: it is labelled so.
+
+    Raises:
+        TypeError: ``outcome`` is not a :class:`~concurrency_lab.deadlocks.DemoResult`.
+
     Introduced in ``05-deadlocks.ipynb``.
     """
-    if not isinstance(outcome, DemoOutcome):
-        raise TypeError(f"'outcome' must be a DemoOutcome (got {type(outcome).__name__}).")
+    if not isinstance(outcome, DemoResult):
+        raise TypeError(f"'outcome' must be a DemoResult (got {type(outcome).__name__}).")
     fig, ax = new_axes(ax, figsize=(6, 3))
     names = list(outcome.threads)
     values = [outcome.progress[n] for n in names]
-    bars = ax.bar(names, values, color="#6fa8dc", edgecolor="black", linewidth=0.5)
-    ax.bar_label(bars, fontsize=8)
-    ax.set_ylabel("meals" if outcome.demo == "dining_philosophers" else "work done")
+    bars = ax.bar(names, values, **{**category("thread").fill(), "label": None})
+    labels = [f"{v}" if v or not any(values) else "0: starved" for v in values]
+    ax.bar_label(bars, labels=labels, fontsize=8)
+    ax.set_xlabel("thread")
+    ax.set_ylabel(f"{outcome.unit}s done (count)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole meals, whole turns
-    ax.set_ylim(0, max([*values, 1]) * 1.15)
+    ax.set_ylim(0, max([*values, 1]) * 1.2)
     ax.tick_params(axis="x", labelrotation=30 if len(names) > 5 else 0)
-    ax.set_title(title or f"work done per thread ({outcome.strategy})")
-    return fig
+    ax.set_title(title or f"{outcome.demo}: {outcome.unit}s per thread ({outcome.strategy})")
+    counts = ", ".join(f"{n} {v}" for n, v in zip(names, values))
+    starved = [n for n, v in zip(names, values) if v == 0]
+    text = f"{outcome.unit.capitalize()}s done per thread: {counts}."
+    if starved and len(starved) < len(names):
+        text += f" {', '.join(starved)} got none: starved."
+    return finish(fig, summary=text)
 
 
-def plot_philosophers(outcome: DemoOutcome) -> Figure:
-    """Three panels for one dinner: the lock timeline, the wait-for graph, meals per philosopher.
+def plot_philosophers(outcome: DemoResult) -> Figure:
+    """One dinner in two panels: who held which fork when, and the first deadlock's graph.
 
-    The graph panel shows the first deadlock found, or says there was none.
+    Raises:
+        TypeError: ``outcome`` is not a :class:`~concurrency_lab.deadlocks.DemoResult`.
+
     Introduced in ``05-deadlocks.ipynb``.
     """
-    if not isinstance(outcome, DemoOutcome):
-        raise TypeError(f"'outcome' must be a DemoOutcome (got {type(outcome).__name__}).")
-    fig = plt.figure(figsize=(11, 7.5), layout="constrained")
-    plt.close(fig)
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1, 1])
-    plot_lock_timeline(outcome, fig.add_subplot(grid[0, :]))
-    plot_wait_for(
-        outcome.deadlock,
-        fig.add_subplot(grid[1, 1]),
-        title="first deadlock" if outcome.deadlock else "no deadlock",
+    if not isinstance(outcome, DemoResult):
+        raise TypeError(f"'outcome' must be a DemoResult (got {type(outcome).__name__}).")
+    fig = new_figure(figsize=(11, 10))
+    grid = fig.add_gridspec(2, 1, height_ratios=[1, 1.25])
+    plot_lock_timeline(outcome, fig.add_subplot(grid[0]))
+    first = outcome.deadlock
+    plot_wait_for(first, fig.add_subplot(grid[1]), title="the first deadlock" if first else None)
+    fig.lab_summary = ""  # the panels' sentences give way to ...
+    return finish(fig, summary=outcome.summary())  # ... the result's own
+
+
+def plot_strategies(comparison: StrategyComparisonResult) -> Figure:
+    """The same dinner with each strategy: extra attempts, and time spent waiting for locks.
+
+    Bars of a strategy that deadlocked are drawn in the course's deadlock style (colour and
+    hatch); the others in its "correct" style. Attempts hardly change from run to run; the
+    milliseconds do.
+
+    Raises:
+        TypeError: ``comparison`` is not a ``StrategyComparisonResult``.
+
+    Introduced in ``05-deadlocks.ipynb``.
+    """
+    if not isinstance(comparison, StrategyComparisonResult):
+        raise TypeError(
+            f"'comparison' must be what compare_strategies() returns "
+            f"(got {type(comparison).__name__})."
+        )
+    fig = new_figure(figsize=(10, 3.8))
+    left, right = fig.subplots(1, 2)
+    names = list(comparison.dinners)
+    stuck, ok = category("deadlock"), category("correct")
+    styles = [stuck if comparison.dinners[s].deadlocked else ok for s in names]
+    retries = [comparison.dinners[s].retries for s in names]
+    waited = [comparison.dinners[s].waited_s() * 1e3 for s in names]
+    for ax, values, label in (
+        (left, retries, "extra attempts (count)"),
+        (right, waited, "time waiting for locks (ms)"),
+    ):
+        bars = ax.bar(names, values, color=[s.color for s in styles], edgecolor="#333333")
+        for bar, style in zip(bars, styles):
+            bar.set_hatch(style.hatch or None)
+        ax.bar_label(bars, labels=[f"{v:.0f}" for v in values], fontsize=8)
+        ax.set_xlabel("strategy")
+        ax.set_ylabel(label)
+        ax.set_ylim(0, max([*values, 1]) * 1.2)
+        ax.tick_params(axis="x", labelrotation=25)
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_title("put a fork down and tried again")
+    right.set_title("all philosophers together")
+    right.legend(
+        handles=[
+            Patch(
+                facecolor=stuck.color,
+                edgecolor="#333333",
+                hatch=stuck.hatch,
+                label="deadlocked (rescued by the watchdog)",
+            ),
+            Patch(facecolor=ok.color, edgecolor="#333333", label="no deadlock"),
+        ],
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
     )
-    plot_progress(outcome, fig.add_subplot(grid[1, 0]))
-    return fig
+    n = len(next(iter(comparison.dinners.values())).threads) if names else 0
+    fig.suptitle(f"{n} philosophers, {comparison.meals} meals each, the same worst start")
+    return finish(fig, summary=comparison.summary())
