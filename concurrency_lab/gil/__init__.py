@@ -5,7 +5,8 @@ module             what a teacher finds there
 =================  ==================================================================
 ``speedups``       :func:`threads_vs_processes` (the headline) and
                    :func:`measure_thread_scaling` (which work threads speed up)
-``handoff``        :func:`trace_handoff` (threads taking turns), :func:`switch_interval`
+``handoff``        :func:`took_turns` (read a ``%%timeline``), :func:`trace_handoff`
+                   (threads taking turns, closer), :func:`switch_interval`
 ``convoy``         :func:`measure_switch_interval` (the convoy effect),
                    :func:`gil_snapshot` (what the explorer runs)
 ``plots``          one plot function per measurement
@@ -24,7 +25,7 @@ __getattr__, __dir__, __all__ = lazy_names(
     {
         "convoy": ["gil_snapshot", "measure_switch_interval"],
         "explorer": ["gil_explorer"],
-        "handoff": ["switch_interval", "trace_handoff"],
+        "handoff": ["switch_interval", "took_turns", "trace_handoff"],
         "plots": [
             "plot_handoff",
             "plot_probe_latency",

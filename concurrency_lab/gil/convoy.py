@@ -150,40 +150,47 @@ class ConvoyResult(Result):
             )
         return "\n".join(lines)
 
+    def conclusion(self) -> str:
+        """What the runs show, in words, without repeating the numbers of :meth:`table`."""
+        outcome = self.outcome
+        if outcome == "convoy":
+            return (
+                "Each time the probe waited about one switch interval for the GIL: the convoy "
+                "effect."
+            )
+        if outcome == "no convoy":
+            return "Without the GIL, the probe did not wait for the CPU-bound thread."
+        if self.coarse_sleep:
+            return (
+                "On Windows before Python 3.11 a 1 ms sleep lasts about 15.6 ms (the system "
+                "timer tick), so the probe is late even alone: use Python 3.11+ to see the effect."
+            )
+        if not self.runs:
+            return "No run beside CPU-bound work to compare with."
+        if self.alone.median_latency_s >= 0.5 * min(r.switch_interval_s for r in self.runs):
+            return (
+                "The probe was late even alone: other programs kept the cores busy (or sleeps "
+                "are coarse here), so the runs cannot be read; rerun on a quieter machine."
+            )
+        few = [r for r in self.runs if r.wakeups < 5]
+        if few:
+            return (
+                f"Only {few[0].wakeups} wake-ups at {few[0].switch_interval_s * 1e3:g} ms: the "
+                f"CPU work ended first, so that median means little (use more work)."
+            )
+        return "Not the expected one interval everywhere: a busy machine; rerun."
+
     def summary(self) -> str:
         alone = self.alone.median_latency_s * 1e3
-        text = f"Alone, the probe woke {alone:.2f} ms late (median)"
         parts = [
             f"{r.switch_interval_s * 1e3:g} ms: {r.median_latency_s * 1e3:.2f} ms late "
             f"({r.ratio:.2f}x the interval)"
             for r in self.runs
         ]
-        text += "; beside CPU-bound work at a switch interval of " + ", ".join(parts) + "."
-        outcome = self.outcome
-        if outcome == "convoy":
-            text += " Each time it waited about one switch interval for the GIL: the convoy effect."
-        elif outcome == "no convoy":
-            text += " Without the GIL, the probe did not wait for the CPU-bound thread."
-        elif self.coarse_sleep:
-            text += (
-                " On Windows before Python 3.11 a 1 ms sleep lasts about 15.6 ms (the system "
-                "timer tick), so the probe is late even alone: use Python 3.11+ to see the effect."
-            )
-        elif self.alone.median_latency_s >= 0.5 * min(r.switch_interval_s for r in self.runs):
-            text += (
-                " The probe was late even alone: other programs kept the cores busy (or sleeps "
-                "are coarse here), so the runs cannot be read; rerun on a quieter machine."
-            )
-        else:
-            few = [r for r in self.runs if r.wakeups < 5]
-            if few:
-                text += (
-                    f" Only {few[0].wakeups} wake-ups at {few[0].switch_interval_s * 1e3:g} ms: "
-                    f"the CPU work ended first, so that median means little (use more work)."
-                )
-            else:
-                text += " Not the expected one interval everywhere: a busy machine; rerun."
-        return text
+        return (
+            f"Alone, the probe woke {alone:.2f} ms late (median); beside CPU-bound work at a "
+            f"switch interval of " + ", ".join(parts) + f". {self.conclusion()}"
+        )
 
 
 def _probe(period_s: float, stop: threading.Event, out: list[float]) -> None:

@@ -23,14 +23,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from statistics import median
+from types import SimpleNamespace
+from typing import Any
 
 from ..core.errors import WorkerTimeoutError
 from ..core.machine import gil_enabled
 from ..core.results import Result
 from ..core.tracing import Recorder, Span
 from ..core.validate import check_n_workers, check_number, check_timeout
+from ..core.watch_result import WatchedWorker, default_edges, parallel_share
 
-__all__ = ["HandoffResult", "check_interval", "join_all", "switch_interval", "trace_handoff"]
+__all__ = [
+    "HandoffResult",
+    "TurnsResult",
+    "check_interval",
+    "join_all",
+    "switch_interval",
+    "took_turns",
+    "trace_handoff",
+]
 
 
 def check_interval(interval_s: object) -> float:
@@ -304,4 +315,121 @@ def trace_handoff(
         elapsed_s=(end - started_ns) / 1e9,
         gap_s=float(gap_s),
         spans=tuple(spans),
+    )
+
+
+# --------------------------------------------------------------------------- a plain-code timeline
+
+
+@dataclass(frozen=True)
+class TurnsResult(Result):
+    """Whether the threads (and the processes) a watched cell started ran at the same time.
+
+    Attributes:
+        threads: how many threads the code started.
+        processes: how many processes the code started.
+        thread_share: of the sampling steps in which any of those threads was on a CPU, the
+            share in which two or more were (``None`` when unknown).
+        process_share: the same for the processes.
+        thread_cores: CPU seconds of the threads per second of their lifetime, when only
+            totals are known (``None`` otherwise).
+        others_busy: cores other programs kept busy meanwhile (``None``: unknown).
+        cores: usable cores.
+    """
+
+    threads: int
+    processes: int
+    thread_share: float | None
+    process_share: float | None
+    thread_cores: float | None
+    others_busy: float | None
+    cores: int
+
+    @staticmethod
+    def _words(share: float) -> str:
+        if share < 0.25:
+            return "they took turns"
+        if share > 0.6:
+            return "they ran side by side"
+        return "partly side by side"
+
+    def summary(self) -> str:
+        parts = []
+        if self.threads >= 2 and self.thread_share is not None:
+            parts.append(
+                f"your {self.threads} threads were on a CPU at the same moment in "
+                f"{self.thread_share:.0%} of the steps in which any was: "
+                f"{self._words(self.thread_share)}"
+            )
+        elif self.threads >= 2 and self.thread_cores is not None:
+            turns = (
+                "at most one core's worth: they took turns"
+                if self.thread_cores < 1.2
+                else ("more than one core's worth: they ran side by side")
+            )
+            parts.append(
+                f"your {self.threads} threads used {self.thread_cores:.1f} s of CPU per second "
+                f"(this platform gives only totals), {turns}"
+            )
+        if self.processes >= 2 and self.process_share is not None:
+            parts.append(
+                f"your {self.processes} processes in {self.process_share:.0%}: "
+                f"{self._words(self.process_share)}"
+            )
+        if not parts:
+            return "The watched code did not start two threads or two processes that used a CPU."
+        text = "; ".join(parts)
+        text = text[0].upper() + text[1:] + "."
+        if self.cores < 2:
+            text += " With 1 usable core nothing can run side by side."
+        elif self.others_busy is not None and self.others_busy >= 0.3:
+            text += (
+                f" Other programs kept about {self.others_busy:.1f} of your {self.cores} cores "
+                f"busy meanwhile, which can keep workers from running side by side."
+            )
+        return text
+
+
+def _started(result: Any, kind: str) -> tuple[WatchedWorker, ...]:
+    return tuple(w for w in result.workers if w.kind == kind and w.role == "started")
+
+
+def took_turns(result: Any) -> TurnsResult:
+    """Read a ``%%timeline`` (``_timeline``) or ``cl.watch()``: did the threads the code
+    started run at the same time, or take turns? And the processes?
+
+    Uses the watcher's CPU samples (taken from outside the GIL): the share of sampling steps
+    in which two or more of them were on a CPU at once. Where the platform gives only totals
+    (macOS, Windows), the threads' CPU seconds per second of their lifetime instead.
+    Introduced in ``02-the-gil.ipynb``.
+    """
+    threads, procs = _started(result, "thread"), _started(result, "process")
+    edges = default_edges(result)
+
+    def share(workers: tuple[WatchedWorker, ...]) -> float | None:
+        if not workers:
+            return None
+        part = SimpleNamespace(
+            workers=workers,
+            resolution=result.resolution,
+            wall_s=result.wall_s,
+            sample_interval_s=result.sample_interval_s,
+        )
+        return parallel_share(part, edges)
+
+    thread_cores = None
+    if result.resolution != "samples" and len(threads) >= 2:
+        known = [w for w in threads if w.cpu_s is not None]
+        start = min(w.start_s for w in threads)
+        end = max(w.end_s if w.end_s is not None else result.wall_s for w in threads)
+        if known and end > start:
+            thread_cores = sum(w.cpu_s or 0.0 for w in known) / (end - start)
+    return TurnsResult(
+        threads=len(threads),
+        processes=len(procs),
+        thread_share=share(threads),
+        process_share=share(procs),
+        thread_cores=thread_cores,
+        others_busy=result.others_busy,
+        cores=result.cores,
     )

@@ -99,3 +99,60 @@ def test_compared_with_says_whether_a_shorter_interval_gave_shorter_turns():
         long_.__class__(**{**long_.__dict__, "switch_interval_s": 0.001})
     )
     assert long_.compared_with(long_).endswith("Both traces used the same interval.")
+
+
+# --------------------------------------------------------------------------- took_turns
+
+
+def _lane(name, kind, busy, wall=0.1, step=0.001, cpu_s=None):
+    """A watched lane whose on-CPU state per 1 ms step is ``busy(t)``."""
+    from concurrency_lab.core.watch_result import WatchedWorker
+
+    times = [round(i * step, 6) for i in range(int(wall / step) + 1)]
+    cum, total = [], 0.0
+    for i, _t in enumerate(times):
+        if i:
+            total += step if busy(times[i - 1]) else 0.0
+        cum.append(total)
+    return WatchedWorker(
+        name, kind, 1, None, 0.0, wall, total if cpu_s is None else cpu_s, "main",
+        "started", tuple(times), tuple(cum),
+    )  # fmt: skip
+
+
+def _watch(workers, resolution="samples", others=None, cores=2):
+    from concurrency_lab.core.watch_result import WatchResult
+
+    return WatchResult(tuple(workers), (), 0.1, resolution, 0.001, cores, others_busy=others)
+
+
+def test_took_turns_reads_threads_taking_turns_and_processes_side_by_side():
+    turn = lambda k: lambda t: int(t / 0.005) % 2 == k  # noqa: E731
+    w = _watch(
+        [
+            _lane("Thread-1", "thread", turn(0)),
+            _lane("Thread-2", "thread", turn(1)),
+            _lane("Process-1", "process", lambda t: True),
+            _lane("Process-2", "process", lambda t: True),
+        ]
+    )
+    r = cl.gil.took_turns(w)
+    assert r.thread_share is not None and r.thread_share < 0.1
+    assert r.process_share == pytest.approx(1.0)
+    text = str(r)
+    assert text.startswith("Your 2 threads were on a CPU at the same moment in ")
+    assert "they took turns; your 2 processes in 100%: they ran side by side." in text
+    busy = cl.gil.took_turns(_watch(w.workers, others=0.9))
+    assert "Other programs kept about 0.9 of your 2 cores busy" in str(busy)
+    assert "With 1 usable core" in str(cl.gil.took_turns(_watch(w.workers, cores=1)))
+
+
+def test_took_turns_with_totals_only_and_with_nothing_started():
+    lanes = [
+        _lane("Thread-1", "thread", lambda t: True, cpu_s=0.05),
+        _lane("Thread-2", "thread", lambda t: True, cpu_s=0.05),
+    ]
+    r = cl.gil.took_turns(_watch(lanes, resolution="totals"))
+    assert r.thread_cores == pytest.approx(1.0)
+    assert "(this platform gives only totals), at most one core's worth" in str(r)
+    assert str(cl.gil.took_turns(_watch([]))).startswith("The watched code did not start two")
