@@ -316,28 +316,22 @@ def plot_lock_timeline(
     locks = sorted({iv.lock for iv in intervals}, key=natural_key)
     colors = worker_colors(locks)
     fig, ax = new_axes(ax, figsize=(9, min(8.0, max(2.4, 0.3 * len(lanes) + 1.6))))
+    spans: dict[tuple[int, str, str], list[tuple[float, float]]] = {}  # one collection each
     for iv in intervals:
-        y = lane_of[(iv.thread, iv.lock)]
-        start = (iv.start_ns - t0) / 1e6
+        key = (lane_of[(iv.thread, iv.lock)], iv.lock, iv.state)
         width = max((iv.end_ns - iv.start_ns) / 1e6, 0.05)
-        if iv.state == "holding":
-            ax.barh(
-                y,
-                width,
-                left=start,
-                height=0.8,
-                color=colors[iv.lock],
-                edgecolor=_INK,
-                linewidth=0.4,
+        spans.setdefault(key, []).append(((iv.start_ns - t0) / 1e6, width))
+    for (y, lk, state), xs in spans.items():
+        if state == "holding":
+            ax.broken_barh(
+                xs, (y - 0.4, 0.8), facecolors=colors[lk], edgecolors=_INK, linewidth=0.4
             )
         else:
-            ax.barh(
-                y,
-                width,
-                left=start,
-                height=0.55,
-                facecolor="white",
-                edgecolor=colors[iv.lock],
+            ax.broken_barh(
+                xs,
+                (y - 0.275, 0.55),
+                facecolors="white",
+                edgecolors=colors[lk],
                 hatch="////",
                 linewidth=1.0,
             )
