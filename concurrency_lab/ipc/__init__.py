@@ -27,6 +27,7 @@ __getattr__, __dir__, __all__ = lazy_names(
             "silent_server",
             "square_server",
             "square_worker",
+            "store_square",
         ],
         "cost": ["IPCResult", "measure_ipc"],
         "pipeline": ["PipelineResult", "run_pipeline"],

@@ -90,7 +90,7 @@ finally:
 ```"""
 
 
-def pipe_exchange(ask_child: Callable[..., Any], *, hang_s: float = 10.0) -> Feedback:
+def pipe_exchange(ask_child: Callable[..., Any], *, hang_s: float = 5.0) -> Feedback:
     """Exercise 1: ``ask_child(ctx, server, numbers, timeout_s)`` talks to a child over a Pipe.
 
     The check calls your function twice, with a ``spawn`` context (as on macOS and Windows):
@@ -261,13 +261,13 @@ def where_segments_live() -> str:
     """Where a segment that was never unlinked stays, on this system, in a few words."""
     platform = current_platform()
     if platform.startswith("linux"):
-        return "a file in /dev/shm, using memory until the machine restarts or someone unlinks it"
+        return "a file in /dev/shm, using memory until someone unlinks it"
     if platform == "win32":
         return (
             "on Windows it goes away with its last handle, but the same code leaks it on Linux "
             "and macOS, where it stays in memory until someone unlinks it"
         )
-    return "in memory (POSIX shared memory), until someone unlinks it or the machine restarts"
+    return "in memory (POSIX shared memory) until someone unlinks it"
 
 
 _FREE_CODE = """```python

@@ -50,7 +50,7 @@ METHODS: tuple[Method, ...] = get_args(Method)
 #: How plots and sentences name each method.
 LABELS: dict[str, str] = {
     "copy": "in-process copy (numpy, one way)",
-    "queue.Queue": "queue.Queue (threads)",
+    "queue.Queue": "queue.Queue between threads",
     "Pipe": "Pipe",
     "SimpleQueue": "SimpleQueue",
     "Queue": "Queue",

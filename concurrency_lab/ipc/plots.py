@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..view import style
-from .cost import IN_PROCESS, LABELS, IPCResult, size_label
+from .cost import LABELS, IPCResult, size_label
 from .pipeline import PipelineResult
 
 __all__ = ["plot_ipc", "plot_pipeline", "plot_pipeline_timeline", "plot_queue_depth"]
@@ -83,7 +83,7 @@ def plot_ipc(result: IPCResult, ax: Axes | None = None, *, metric: Metric = "thr
                 color=st.color,
                 marker=st.marker,
                 ls=st.linestyle,
-                label=LABELS[m] + ("" if m in IN_PROCESS else ", round trip"),
+                label=f"{LABELS[m]}, round trip",
             )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -167,6 +167,7 @@ def plot_pipeline_timeline(
     ]
     fig, ax = style.new_axes(ax, figsize=(9, max(2.2, 0.45 * len(rows) + 1.2)))
     t0 = result.started_ns if zero_ns is None else zero_ns
+    drawn: set[str] = set()
     for y, worker in enumerate(rows):
         for phase, (_, name) in PHASES.items():
             cat = style.category(name)
@@ -177,6 +178,7 @@ def plot_pipeline_timeline(
             ]
             if not bars:
                 continue
+            drawn.add(name)
             if cat.hatch:
                 ax.broken_barh(
                     bars,
@@ -202,8 +204,8 @@ def plot_pipeline_timeline(
     ax.set_ylabel("worker")
     ax.set_title("What each producer and consumer was doing", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(
-        handles=[_phase_patch(p) for p in ("make", "blocked", "wait")],
+    ax.legend(  # only what was drawn: "blocked" appears only if a put really waited
+        handles=[_phase_patch(p) for p in ("make", "blocked", "wait") if PHASES[p][1] in drawn],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         fontsize=8,

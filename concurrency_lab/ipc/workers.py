@@ -31,6 +31,7 @@ __all__ = [
     "silent_server",
     "square_server",
     "square_worker",
+    "store_square",
     "sum_in_place",
 ]
 
@@ -83,6 +84,17 @@ def square_worker(tasks: Any, results: Any) -> int:
             return n
         results.put((x, x * x))
         n += 1
+
+
+def store_square(d: Any, x: int) -> None:
+    """Store ``x * x`` under the key ``x`` in ``d``, a ``Manager().dict()`` proxy.
+
+    The assignment is a message to the manager's server process and an answer back; every
+    process that holds a proxy of ``d`` sees the new key.
+
+    Introduced in ``06-ipc.ipynb``.
+    """
+    d[x] = x * x
 
 
 def put_big(q: Any, size: int) -> None:

@@ -243,7 +243,7 @@ def test_shared_memory_freed_starter_is_told_about_finally():
     ("platform", "where"),
     [
         ("linux", "a file in /dev/shm"),
-        ("darwin", "in memory (POSIX shared memory)"),
+        ("darwin", "in memory (POSIX shared memory) until someone unlinks it"),
         ("win32", "on Windows it goes away with its last handle, but the same code leaks it"),
     ],
 )

@@ -74,7 +74,7 @@ def test_plot_ipc_keeps_the_contract(metric):
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == [
         "in-process copy (numpy, one way)",
-        "queue.Queue (threads)",
+        "queue.Queue between threads, round trip",
         "Pipe, round trip",
         "Queue, round trip",
         "SharedMemory, round trip",
@@ -123,6 +123,9 @@ def test_plot_pipeline_keeps_the_contract_and_reads_without_colour():
     assert hatches == {None, waiting.hatch, idle.hatch}
     legend = [t.get_text() for t in timeline.get_legend().get_texts()]
     assert legend == [PHASES[p][0] for p in ("make", "blocked", "wait")]
+    calm = plot_pipeline_timeline(_pipeline(blocked=False)).axes[0]
+    legend = [t.get_text() for t in calm.get_legend().get_texts()]
+    assert legend == [PHASES[p][0] for p in ("make", "wait")]  # no put waited: no "blocked"
     assert depth.get_ylabel() == "items queued (count)"
 
 

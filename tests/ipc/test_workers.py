@@ -229,3 +229,16 @@ def test_shm_child_sum_bad_arguments(kwargs, error, message):
 def test_shm_child_sum_of_a_missing_segment_reports_the_childs_error():
     with pytest.raises(WorkerError, match="FileNotFoundError"):
         cl.ipc.shm_child_sum("lab_no_such_segment", 1)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_store_square_through_a_manager_dict(method):
+    ctx = _ctx(method)
+    with ctx.Manager() as manager:
+        d = manager.dict()
+        workers = [ctx.Process(target=cl.ipc.store_square, args=(d, x)) for x in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=10)
+        assert d.copy() == {0: 0, 1: 1, 2: 4}
