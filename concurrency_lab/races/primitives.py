@@ -337,13 +337,17 @@ class BufferResult(PrimitiveDemoResult):
 
 
 class DroppingBuffer:
-    """The broken buffer: it never waits; when full it drops the item, when empty it gives None."""
+    """The broken buffer: it never waits; when full it drops the item, when empty it gives None.
+
+    ``must_wait`` is set when a put has to wait for room (never, here: it drops instead).
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.items: collections.deque[int] = collections.deque()
         self.dropped = 0
         self.most_held = 0
+        self.must_wait = threading.Event()
 
     def put(self, item: int) -> None:
         if len(self.items) >= self.capacity:
@@ -367,10 +371,12 @@ class ConditionBuffer(DroppingBuffer):
 
     def put(self, item: int) -> None:
         with self.cond:
-            with span("wait: full"):
-                room = self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)
-            if not room:
-                raise TimeoutError("the buffer stayed full for 5 s")
+            if len(self.items) >= self.capacity:
+                self.must_wait.set()
+                with span("wait: full"):
+                    room = self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)
+                if not room:
+                    raise TimeoutError("the buffer stayed full for 5 s")
             self.items.append(item)
             self.most_held = max(self.most_held, len(self.items))
             self.cond.notify_all()  # wake anyone waiting for an item
@@ -392,8 +398,12 @@ class QueueBuffer(DroppingBuffer):
         self.queue: queue.Queue[int] = queue.Queue(maxsize=capacity)
 
     def put(self, item: int) -> None:
-        with span("wait: full"):
-            self.queue.put(item, timeout=5)  # waits while full; queue.Full after 5 s
+        if self.queue.full():
+            self.must_wait.set()
+            with span("wait: full"):
+                self.queue.put(item, timeout=5)  # waits while full; queue.Full after 5 s
+        else:
+            self.queue.put(item, timeout=5)
         self.most_held = max(self.most_held, self.queue.qsize())
 
     def get(self) -> int | None:
@@ -403,6 +413,13 @@ class QueueBuffer(DroppingBuffer):
             return None
 
 
+def make_item(seconds: float = 0.0005) -> None:
+    """Stand-in work: keep the CPU busy for ``seconds`` (no sleep, so no timer granularity)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 @dataclass
 class _Line:
     """A production line: a buffer, a producer and a consumer that starts late."""
@@ -410,22 +427,22 @@ class _Line:
     buffer: DroppingBuffer
     n_items: int
     roles: Roles = field(default_factory=Roles)
-    produced: threading.Event = field(default_factory=threading.Event)
 
 
 def buffer_worker(line: _Line) -> str | list[int]:
-    """The first thread produces items quickly; the second consumes them, slowly."""
+    """The first thread makes items quickly; the second, which starts late, consumes slowly."""
     buf = line.buffer
     if line.roles.take() == 0:
         for item in range(line.n_items):
             with span("make item"):
-                sum(range(2_000))  # a little work
+                make_item()
             buf.put(item)
-        line.produced.set()
+        buf.must_wait.set()  # done: nothing more will come
         return "producer"
     with span("starting up"):
-        # start once the producer is done, or has waited for room for 10 ms
-        line.produced.wait(timeout=0.01)
+        # The consumer starts late: once the producer is done, or has to wait for room.
+        # So the broken buffer drops exactly what does not fit, on any machine.
+        buf.must_wait.wait(timeout=_WAIT_S)
     got: list[int] = []
     deadline = time.monotonic() + _WAIT_S
     while len(got) + buf.dropped < line.n_items and time.monotonic() < deadline:
