@@ -187,3 +187,35 @@ def test_bytecode_rejects_bad_source():
         cl.races.bytecode("x +=")
     with pytest.raises(TypeError, match="'source' must be a line of Python as a string"):
         cl.races.bytecode(3)
+
+
+# --------------------------------------------------------------------------- fidelity
+
+
+def test_fidelity_judges_the_headline_demos(monkeypatch):
+    from concurrency_lab.races import fidelity
+
+    verdict, text = fidelity.racing_counter(n=1_000)
+    assert verdict in ("right", "flagged") and text.startswith("counter.value = ")
+    monkeypatch.setattr(counters, "SharedCounter", ForcedSplitCounter)
+    monkeypatch.setattr(
+        fidelity, "lost_updates", lambda how: cl.races.lost_updates(how=how, n_increments=2_000)
+    )
+    verdict, text = fidelity.measured_lines()
+    assert verdict == "right", text
+    assert text.startswith("Of the 20 possible schedules")
+
+
+def test_fidelity_calls_a_lock_that_lost_updates_wrong(monkeypatch):
+    from concurrency_lab.races import fidelity
+
+    fake = {
+        "plain": _result("plain", (200_000,), None),
+        "property": _result("property", (150_000,), (2,)),
+        "locked": _result("locked", (199_999,), (1,)),
+    }
+    monkeypatch.setattr(fidelity, "lost_updates", lambda how: fake[how])
+    assert fidelity.measured_lines()[0] == "wrong"
+    fake["locked"] = _result("locked", (200_000,), (0,))
+    fake["property"] = _result("property", (200_000,), (0,))
+    assert fidelity.measured_lines()[0] == "flagged"

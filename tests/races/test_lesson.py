@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import re
@@ -63,38 +62,6 @@ def test_optional_parts_are_tagged_and_announced():
     assert not any(_text(c).startswith("**Optional:**") for c in cells if not _optional(c)), (
         "an untagged cell announces an optional part"
     )
-
-
-def _names(code: str) -> tuple[set[str], set[str]]:
-    """Names a cell defines and names it reads (magics stripped)."""
-    lines = [ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-    tree = ast.parse("\n".join(lines))
-    defined, used = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.arg):
-            defined.add(node.arg)
-    return defined, used
-
-
-def test_the_core_path_needs_nothing_from_an_optional_cell():
-    core_defined: set[str] = set(dir(__builtins__)) | {"print"}
-    only_optional: set[str] = set()
-    for cell in _cells():
-        if cell["cell_type"] != "code":
-            continue
-        defined, used = _names(_text(cell))
-        if _optional(cell):
-            only_optional |= defined - core_defined
-            continue
-        missing = (used & only_optional) - defined
-        assert not missing, f"core cell uses {missing}, defined only in optional cells"
-        core_defined |= defined
 
 
 def test_plain_python_comes_first():
