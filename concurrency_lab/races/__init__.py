@@ -9,7 +9,7 @@ module             what a teacher finds there
 ``steps``          step programs (:func:`program`) and the rules that run one step
 ``schedules``      every schedule tried (:func:`interleavings`), one picked by hand
                    (``Scheduler``), :func:`count_schedules`
-``levels``         the scheduler game's ladder (:data:`LEVELS`, :func:`level`)
+``levels``         the scheduler game's ladder (:data:`LEVELS`)
 ``game``           the game's widget (:func:`scheduler_game`)
 ``primitives``     each primitive of ``threading`` broken and fixed (:func:`primitive_demo`)
 ``plots``          the figures; ``explorer``: :func:`lost_updates_explorer`
@@ -22,11 +22,11 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "counters": ["SharedCounter", "lost_updates", "why_rare"],
+        "counters": ["lost_updates", "why_rare"],
         "disassembly": ["bytecode"],
         "steps": ["program"],
         "schedules": ["count_schedules", "interleavings"],
-        "levels": ["LEVELS", "level"],
+        "levels": ["LEVELS"],
         "game": ["scheduler_game"],
         "primitives": ["PRIMITIVES", "primitive_demo"],
         "plots": ["plot_interleavings", "plot_lost_updates", "plot_primitive_demo"],

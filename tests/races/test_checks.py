@@ -10,7 +10,7 @@ import pytest
 
 import concurrency_lab as cl
 from concurrency_lab.core import feedback
-from concurrency_lab.races import checks
+from concurrency_lab.races import checks, counters, levels
 from concurrency_lab.races.watched_buffer import watch_buffer
 
 from .forced import ForcedSplitWatchedCounter
@@ -143,7 +143,7 @@ def test_locked_counter_other_mistakes():
 
     fb = cl.check.races.locked_counter(raises, n_runs=1)
     assert not fb.ok and fb.message == "Your function raised KeyError: 'oops'."
-    fb = cl.check.races.locked_counter(_locked_answer()(cl.races.SharedCounter(), 1))
+    fb = cl.check.races.locked_counter(_locked_answer()(counters.SharedCounter(), 1))
     assert not fb.ok and "without calling it" in fb.message
     with pytest.raises(ValueError, match=r"'n_runs' must be a whole number between 1 and 20"):
         cl.check.races.locked_counter(_unlocked, n_runs=0)
@@ -164,7 +164,7 @@ def test_locked_steps_check():
         cl.races.program([*INC, ("release", "lock")], INC, shared={"counter": 0})
     )
     assert not misuse.ok and misuse.message.startswith("A schedule misuses a lock")
-    assert cl.check.races.locked_steps(cl.races.level("a lock fixes it").program).ok
+    assert cl.check.races.locked_steps(levels.level("a lock fixes it").program).ok
     assert not cl.check.races.locked_steps("no").ok
 
 

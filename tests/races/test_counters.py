@@ -51,7 +51,7 @@ def test_plain_attribute_counts_no_splits():
 
 
 def test_shared_counter_counts_an_old_value_written_back():
-    c = cl.races.SharedCounter()
+    c = counters.SharedCounter()
     c.value += 1
     c.value += 1
     c.value = 1  # another thread's view: it read 0 before the two increments

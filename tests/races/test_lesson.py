@@ -56,7 +56,7 @@ def test_optional_parts_are_tagged_and_announced():
     cells = _cells()
     runs = [i for i, c in enumerate(cells) if _optional(c) and not _optional(cells[i - 1])]
     announced = [i for i, c in enumerate(cells) if _text(c).startswith("**Optional:**")]
-    assert len(announced) == 6
+    assert len(announced) == 7
     assert set(runs) <= set(announced), "an optional part starts without its announcement"
     assert all(cells[i]["cell_type"] == "markdown" and _optional(cells[i]) for i in announced)
     assert not any(_text(c).startswith("**Optional:**") for c in cells if not _optional(c)), (

@@ -310,12 +310,12 @@ def test_the_ladder_levels_and_which_can_be_won():
         "two increments each": True,
     }
     assert all(lv.challenge.endswith(("(Can you?)", ".", ")")) for lv in cl.races.LEVELS.values())
-    assert str(cl.races.level("lost update")).startswith("Challenge: Make the counter end at 1")
+    assert str(levels.level("lost update")).startswith("Challenge: Make the counter end at 1")
 
 
 def test_level_names():
     with pytest.raises(ValueError, match="'name' must be one of 'lost update'"):
-        cl.races.level("nope")
+        levels.level("nope")
 
 
 # --------------------------------------------------------------------------- the scheduler
