@@ -43,13 +43,21 @@ def _not_a_function(exercise: str, obj: object) -> Feedback | None:
 
 
 class _Watched:
-    """``work`` as the learner's threads call it, recording which thread ran each call, when."""
+    """``work`` as the learner's threads call it, recording which thread ran each call, when.
 
-    def __init__(self, work: Callable[[int], Any]) -> None:
+    Each call first waits (up to ``meet_s``) for a second call to arrive, so that two threads
+    started together really run together however the system schedules them, and two calls
+    made one after the other are told apart without relying on timing: the first one waits
+    in vain.
+    """
+
+    def __init__(self, work: Callable[[int], Any], meet_s: float = 2.0) -> None:
         self.work = work
         # The thread objects themselves: a finished thread's id can be reused by the next one.
         self.calls: list[tuple[threading.Thread, float, float]] = []
+        self.met: list[bool] = []
         self.running = 0
+        self._meet = threading.Barrier(2, timeout=meet_s)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self.__name__ = getattr(work, "__name__", "work")
@@ -57,6 +65,11 @@ class _Watched:
     def __call__(self, units: int) -> Any:
         with self._lock:
             self.running += 1
+        try:
+            self._meet.wait()
+            met = True
+        except threading.BrokenBarrierError:
+            met = False
         start = time.perf_counter()
         try:
             return self.work(units)
@@ -64,6 +77,7 @@ class _Watched:
             end = time.perf_counter()
             with self._lock:
                 self.calls.append((threading.current_thread(), start, end))
+                self.met.append(met)
                 self.running -= 1
                 self._idle.notify_all()
 
@@ -149,15 +163,15 @@ def _run_learner(fn: Callable[..., Any], work: Callable[[int], Any], timeout_s: 
         raise _fail(msg, *hints)
     if any(thread is caller[0] for thread, _, _ in calls):
         raise _fail(
-            "work(units) ran in the thread that called your function, not in a new thread. "
-            "Pass the function and its arguments: target=work, args=(units,); with "
-            "target=work(units) Python calls it right there, before the thread exists.",
-            *hints[1:],
+            "work(units) ran in the thread that called two_threads, not in new threads. Give "
+            "each threading.Thread the function and its arguments: target=work, "
+            "args=(units,) (target=work(units) would call it right away, in this thread).",
+            *hints,
         )
     if calls[0][0] is calls[1][0]:
         raise _fail("Both calls ran in the same thread: start two threads.", *hints)
     (_, s1, e1), (_, s2, e2) = sorted(calls, key=lambda c: c[1])
-    if s2 >= e1:
+    if not all(watched.met):
         raise _fail(
             "Your two threads ran one after the other: the second started only after the "
             "first had finished. Start both before you join either.",

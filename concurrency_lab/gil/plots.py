@@ -70,15 +70,16 @@ def plot_threads_vs_processes(result: ThreadsVsProcessesResult, ax: Axes | None 
             label="one repeat" if x == 0 else None,
         )
         ax.annotate(
-            f"{p.speedup:.2f}x",
-            (x, p.speedup),
-            xytext=(0, 6),
+            f"median {p.speedup:.2f}x",
+            (x + 0.3, p.speedup),
+            xytext=(4, 0),
             textcoords="offset points",
-            ha="center",
+            ha="left",
+            va="center",
             fontweight="bold",
         )
     ax.set_xticks([0, 1], [f"{n} threads", f"{n} processes"])
-    ax.set_xlim(-0.6, 1.6)
+    ax.set_xlim(-0.6, 2.0)
     top = max([n, *result.threads.speedups, *result.processes.speedups])
     ax.set_ylim(0, top * 1.25)
     ax.set_xlabel("the same pure-Python work, split over")

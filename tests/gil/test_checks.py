@@ -63,7 +63,7 @@ def test_calling_instead_of_passing_the_function_is_explained():
         return 0.1
 
     fb = cl.check.gil.two_threads(called)
-    assert not fb.ok and "ran in the thread that called your function" in fb.message
+    assert not fb.ok and "ran in the thread that called two_threads" in fb.message
 
 
 def test_not_joining_and_wrong_counts_and_times_are_caught():
