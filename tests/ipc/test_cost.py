@@ -250,3 +250,17 @@ def test_measure_freed_when_an_echo_child_fails(monkeypatch):
     with pytest.raises(WorkerError, match="injected failure in the echo child"):
         cl.ipc.measure_ipc(["Pipe", "SharedMemory"], [64], start_method="fork")
     assert _shm() - before == set()
+
+
+def test_a_near_tie_is_called_a_tie_not_a_winner():
+    # Pipe 26 µs and SharedMemory 25 µs at 64 B: closer than repeats differ (TIE = 15 %).
+    r = _result(seconds=((1e-6, 1e-4), (2e-5, 2e-5), (2.6e-5, 2e-3), (2.5e-5, 4e-4)))
+    assert r.leaders(64) == ["SharedMemory", "Pipe"]
+    assert r.leaders(4 * MiB) == ["SharedMemory"]
+    text = r.summary()
+    assert "SharedMemory and Pipe were about as quick at 64 B (25 to 26 µs, closer than the" in text
+    assert "the quickest" not in text
+    r3 = _result(seconds=((1e-6, 1e-4), (2e-5, 2e-5), (2.6e-5, 4.2e-4), (2.5e-5, 4e-4)))
+    assert "At 4 MiB, SharedMemory and Pipe moved data about as fast; the best, SharedMemory:" in (
+        r3.summary()
+    )
