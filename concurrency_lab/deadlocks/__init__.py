@@ -5,7 +5,8 @@ did: ``TracedLock`` (a ``threading.Lock`` that reports), ``wait_for_graph()`` an
 ``plot_wait_for()`` (who waits for whom), ``pick_up`` (the four fixes, as code), and the
 demos that deadlock on purpose and always come back.
 
-Self-checks for its exercises are ``cl.check.deadlocks.<exercise>``.
+Self-checks for its exercises are ``cl.check.deadlocks.<exercise>``. Everything else (the
+lock registry, ``find_cycles``, the ``REMOVES`` table, the recorder) is in the submodules.
 """
 
 from ..core.lazy import lazy_names
@@ -13,19 +14,11 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "graph": ["Deadlock", "WaitForGraph", "find_cycles"],
-        "locks": [
-            "Account",
-            "DeadlockError",
-            "LockMisuseError",
-            "LockRegistry",
-            "TracedLock",
-            "TracedRLock",
-            "default_registry",
-        ],
+        "graph": ["Deadlock", "WaitForGraph"],
+        "locks": ["Account", "DeadlockError", "TracedLock", "TracedRLock"],
         "watchdog": ["Watchdog", "find_deadlock", "wait_for_graph"],
         "outcome": ["DemoResult"],
-        "strategies": ["REMOVES", "STRATEGIES", "pick_up"],
+        "strategies": ["STRATEGIES", "pick_up"],
         "demos": ["compare_strategies", "dining_philosophers", "lock_order_inversion"],
         "relatives": ["livelock", "self_deadlock", "starvation"],
         "processes": ["dining_philosophers_processes"],

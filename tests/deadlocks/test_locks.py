@@ -18,6 +18,7 @@ from concurrency_lab.deadlocks.locks import (
     TracedLock,
     TracedRLock,
     WorstTiming,
+    default_registry,
     join_or_abort,
 )
 from concurrency_lab.deadlocks.outcome import lock_intervals
@@ -446,7 +447,7 @@ def test_wait_for_graph_of_plain_code_on_the_default_registry():
     d = find_deadlock(include_bounded=True)
     assert d.threads == ("dflt-1", "dflt-2") and d.bounded
     assert find_deadlock() is None  # both waits will time out on their own
-    assert cl.deadlocks.default_registry().abort("dflt-2")
+    assert default_registry().abort("dflt-2")
     for t in ts:
         t.join(5)
     assert outcomes == {"dflt-1": "got it", "dflt-2": "aborted"}
