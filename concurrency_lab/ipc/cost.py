@@ -30,6 +30,7 @@ from ..core.machine import check_start_method, get_context, shm_free_bytes
 from ..core.results import Result
 from ..core.validate import check_count, check_number, check_timeout
 from .children import Children, close_queue, get_watched, recv_watched
+from .workers import echo_pipe, echo_queue, echo_shm, echo_thread
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -234,70 +235,6 @@ def _and(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-# --------------------------------------------------------------------------- echo children
-
-
-def echo_pipe(conn: Any) -> int:
-    """Measuring child: answer each message with its length; stop at ``None``."""
-    n = 0
-    while conn.poll(60):
-        msg = conn.recv()
-        if msg is None:
-            return n
-        conn.send(len(msg))
-        n += 1
-    raise TimeoutError("no message for 60 s")
-
-
-def echo_queue(inq: Any, outq: Any) -> int:
-    """Measuring child: take each message from ``inq``, put its length on ``outq``."""
-    n = 0
-    while True:
-        if hasattr(inq, "put_nowait"):
-            msg = inq.get(timeout=60)
-        elif inq._reader.poll(60):  # a SimpleQueue: its get() has no timeout
-            msg = inq.get()
-        else:
-            raise TimeoutError("no message for 60 s")
-        if msg is None:
-            return n
-        outq.put(len(msg))
-        n += 1
-
-
-def _echo_thread(inq: queue.Queue[Any], outq: queue.Queue[Any]) -> None:
-    while True:
-        msg = inq.get(timeout=60)
-        if msg is None:
-            return
-        outq.put(len(msg))
-
-
-def echo_shm(conn: Any, name: str) -> int:
-    """Measuring child: on each length ``n``, read bytes ``0`` and ``n - 1`` of the segment.
-
-    The data is already in this process's memory (the segment is mapped here), so receiving
-    it needs no copy. It reads only two bytes, to prove they arrived; a child that used all
-    the data would pay for reading it, not for moving it. Answers ``(n, first, last)``.
-    """
-    shm = shared_memory.SharedMemory(name=name)
-    buf = shm.buf
-    if buf is None:  # pragma: no cover - only a closed segment has none
-        raise RuntimeError(f"segment {name!r} has no buffer")
-    n_msgs = 0
-    try:
-        while conn.poll(60):
-            n = conn.recv()
-            if n is None:
-                return n_msgs
-            conn.send((n, buf[0], buf[n - 1]))
-            n_msgs += 1
-        raise TimeoutError("no message for 60 s")
-    finally:
-        buf.release()
-        shm.close()
-
-
 # --------------------------------------------------------------------------- senders
 
 Send = Callable[[int], None]
@@ -330,7 +267,7 @@ def _open(
     if method == "queue.Queue":
         tin: queue.Queue[Any] = queue.Queue()
         tout: queue.Queue[Any] = queue.Queue()
-        t = threading.Thread(target=_echo_thread, args=(tin, tout), daemon=True, name="echo")
+        t = threading.Thread(target=echo_thread, args=(tin, tout), daemon=True, name="echo")
         t.start()
         stack.callback(t.join, 5)
         stack.callback(tin.put, None)

@@ -13,6 +13,7 @@ Introduced in ``06-ipc.ipynb``.
 
 from __future__ import annotations
 
+import queue
 import time
 from contextlib import closing
 from multiprocessing import shared_memory
@@ -26,6 +27,10 @@ from .children import Children
 __all__ = [
     "count_up",
     "double_in_place",
+    "echo_pipe",
+    "echo_queue",
+    "echo_shm",
+    "echo_thread",
     "put_big",
     "shm_child_sum",
     "silent_server",
@@ -210,3 +215,68 @@ def shm_child_sum(
         kids.start("shm-child", sum_in_place, name, n, bool(fail))
         (total,) = kids.results()
     return float(total)
+
+
+# ----------------------------------------------------------------- the measurement's echoes
+
+
+def echo_pipe(conn: Any) -> int:
+    """Measuring child: answer each message with its length; stop at ``None``."""
+    n = 0
+    while conn.poll(60):
+        msg = conn.recv()
+        if msg is None:
+            return n
+        conn.send(len(msg))
+        n += 1
+    raise TimeoutError("no message for 60 s")
+
+
+def echo_queue(inq: Any, outq: Any) -> int:
+    """Measuring child: take each message from ``inq``, put its length on ``outq``."""
+    n = 0
+    while True:
+        if hasattr(inq, "put_nowait"):
+            msg = inq.get(timeout=60)
+        elif inq._reader.poll(60):  # a SimpleQueue: its get() has no timeout
+            msg = inq.get()
+        else:
+            raise TimeoutError("no message for 60 s")
+        if msg is None:
+            return n
+        outq.put(len(msg))
+        n += 1
+
+
+def echo_thread(inq: queue.Queue[Any], outq: queue.Queue[Any]) -> None:
+    """Measuring thread: the same echo between threads, for ``queue.Queue``."""
+    while True:
+        msg = inq.get(timeout=60)
+        if msg is None:
+            return
+        outq.put(len(msg))
+
+
+def echo_shm(conn: Any, name: str) -> int:
+    """Measuring child: on each length ``n``, read bytes ``0`` and ``n - 1`` of the segment.
+
+    The data is already in this process's memory (the segment is mapped here), so receiving
+    it needs no copy. It reads only two bytes, to prove they arrived; a child that used all
+    the data would pay for reading it, not for moving it. Answers ``(n, first, last)``.
+    """
+    shm = shared_memory.SharedMemory(name=name)
+    buf = shm.buf
+    if buf is None:  # pragma: no cover - only a closed segment has none
+        raise RuntimeError(f"segment {name!r} has no buffer")
+    n_msgs = 0
+    try:
+        while conn.poll(60):
+            n = conn.recv()
+            if n is None:
+                return n_msgs
+            conn.send((n, buf[0], buf[n - 1]))
+            n_msgs += 1
+        raise TimeoutError("no message for 60 s")
+    finally:
+        buf.release()
+        shm.close()

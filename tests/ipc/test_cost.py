@@ -246,7 +246,7 @@ def test_measure_freed_when_an_echo_child_fails(monkeypatch):
     def broken_echo(conn, name):
         raise RuntimeError("injected failure in the echo child")
 
-    monkeypatch.setattr(cost, "echo_shm", broken_echo)
+    monkeypatch.setattr(cost, "echo_shm", broken_echo)  # cost looks it up at call time
     with pytest.raises(WorkerError, match="injected failure in the echo child"):
         cl.ipc.measure_ipc(["Pipe", "SharedMemory"], [64], start_method="fork")
     assert _shm() - before == set()
