@@ -1,6 +1,14 @@
-"""Lesson 00 · ``00-start-here.ipynb``: its measurements, demos, plots and explorer.
+"""Lesson 00 · ``00-start-here.ipynb``: is this machine ready for the course?
 
-Self-checks for its exercises are ``cl.check.start.<exercise>``.
+Public names, by submodule:
+
+* ``environment``: :func:`check_environment` (the in-notebook check, also ``cl.check_environment``)
+  and :class:`EnvironmentResult`, the packages it looks for (``LAB_PACKAGES``);
+* ``readiness``: the pre-workshop check learners run from a terminal
+  (``python -m concurrency_lab check``): :func:`preflight`, :func:`gather`, :func:`decide`,
+  :class:`PreflightReport`, and what it is built from.
+
+Lesson 00 has no exercises, so there is no ``cl.check.start``.
 """
 
 from ..core.lazy import lazy_names
@@ -8,7 +16,7 @@ from ..core.lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(
     __name__,
     {
-        "environment": ["LAB_PACKAGES", "EnvironmentReport", "check_environment"],
+        "environment": ["LAB_PACKAGES", "EnvironmentResult", "check_environment"],
         "readiness": [
             "Finding",
             "MachineFacts",

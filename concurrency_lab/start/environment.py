@@ -1,5 +1,9 @@
 """Check that this machine is ready for the course, and say what to fix if not.
 
+:func:`check_environment` looks at Python, the GIL, the usable cores (and what limits them),
+the start methods, the packages the notebooks use, and then starts and joins one thread and
+one process per start method. It shows as a table in a notebook and prints as a sentence.
+
 Introduced in ``00-start-here.ipynb``.
 """
 
@@ -7,21 +11,26 @@ from __future__ import annotations
 
 import html
 import importlib.metadata
-import os
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..core.install import install_hint
 from ..core.machine import (
     available_start_methods,
+    cpu_facts,
     default_start_method,
+    fork_is_unsafe,
     gil_status,
-    usable_cores,
+    start_method_label,
+    start_methods_to_compare,
 )
+from ..core.results import Result
 from ..core.runners import start_join
 from ..core.workloads import sleep_then_return
 
-__all__ = ["LAB_PACKAGES", "EnvironmentReport", "check_environment"]
+__all__ = ["LAB_PACKAGES", "WORKER_TIMEOUT_S", "EnvironmentResult", "check_environment"]
 
 #: Packages the notebooks use, with the oldest version known to work.
 LAB_PACKAGES = {
@@ -32,9 +41,17 @@ LAB_PACKAGES = {
     "psutil": "5.9",
     "numpy": "1.24",
 }
+#: How long one worker may take to start and join before the check calls it failed (a
+#: Windows machine whose antivirus scans every new process can need several seconds).
+WORKER_TIMEOUT_S = 30.0
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
+def version_tuple(text: str) -> tuple[int, ...]:
+    """The leading numbers of a version string: ``"8.1.5rc1"`` → ``(8, 1, 5)``.
+
+    >>> version_tuple("3.10.0") > version_tuple("3.9.18")
+    True
+    """
     parts = []
     for piece in text.split(".")[:3]:
         digits = "".join(ch for ch in piece if ch.isdigit())
@@ -44,18 +61,24 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-@dataclass(frozen=True)
-class EnvironmentReport:
+@dataclass(frozen=True, repr=False)
+class EnvironmentResult(Result):
     """What :func:`check_environment` found. ``ok`` is True when nothing needs fixing.
 
     Attributes:
-        python: version string, e.g. ``"3.11.7"``; ``implementation`` e.g. ``"CPython"``.
-        free_threaded: a free-threaded ("t") build; ``gil_enabled``: the GIL is on right now.
-        cpu_count: ``os.cpu_count()``; ``usable_cores``: cores this process may really use.
+        python: version string, e.g. ``"3.11.7"``; ``implementation`` e.g. ``"CPython"``;
+            ``platform`` e.g. ``"Linux x86_64"``.
+        free_threaded: a free-threaded ("t") build; ``gil_enabled``: the GIL is on right now;
+            ``gil``: that in one sentence (``gil_status().describe()``).
+        cpu_count: ``os.cpu_count()``; ``usable_cores``: cores this process may really use;
+            ``cores``: that, and what limits it, in one sentence.
         start_methods: available start methods; ``default_start_method``: the one ``None`` means.
         packages: installed version (or None) of each lab package.
-        smoke_s: seconds a one-worker start+join took, per configuration (``None`` = failed).
+        workers_s: seconds to start and join one worker, per configuration (``"thread"``,
+            ``"process (spawn)"``, ...): ``None`` when it failed. Empty when not tried.
+        skipped: configurations not tried, with why (``fork`` on macOS).
         problems: what is wrong, each with its fix; empty when all is well.
+        notes: what works but limits the course (1 usable core); not problems.
     """
 
     python: str
@@ -63,97 +86,122 @@ class EnvironmentReport:
     platform: str
     free_threaded: bool
     gil_enabled: bool
+    gil: str
     cpu_count: int
     usable_cores: int
+    cores: str
     start_methods: tuple[str, ...]
     default_start_method: str
-    packages: dict[str, str | None]
-    smoke_s: dict[str, float | None]
-    problems: tuple[str, ...] = field(default=())
+    packages: Mapping[str, str | None]
+    workers_s: Mapping[str, float | None] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
+        """True when nothing needs fixing (notes do not count)."""
         return not self.problems
 
     def lines(self) -> list[tuple[str, str]]:
-        """The report as ``(what, finding)`` pairs."""
-        gil = "enabled" if self.gil_enabled else "disabled (free-threaded)"
-        cores = f"{self.usable_cores} usable"
-        if self.usable_cores != self.cpu_count:
-            cores += f" (os.cpu_count() says {self.cpu_count}: the rest are off limits)"
+        """The report as ``(what, finding)`` pairs, in the order of the table."""
+        methods = ", ".join(start_method_label(m) for m in self.start_methods)
         out = [
             ("Python", f"{self.implementation} {self.python} on {self.platform}"),
-            ("GIL", gil + (", free-threaded build" if self.free_threaded else "")),
-            ("CPU cores", cores),
-            ("start methods", ", ".join(self.start_methods)),
+            ("GIL", self.gil),
+            ("CPU cores", self.cores),
+            ("start methods", methods),
             ("default start method", self.default_start_method),
         ]
         for name, version in self.packages.items():
             out.append((name, version or "MISSING"))
-        for label, secs in self.smoke_s.items():
-            out.append(
-                (f"smoke run: {label}", "FAILED" if secs is None else f"ok, {secs * 1e3:.1f} ms")
-            )
+        for label, secs in self.workers_s.items():
+            found = "FAILED" if secs is None else f"ok, {_ms(secs)}"
+            out.append((f"start + join one {label}", found))
+        for label, why in self.skipped.items():
+            out.append((f"start + join one {label}", f"not tried: {why}"))
         return out
 
     def verdict(self) -> str:
-        if self.ok:
-            return "Ready: everything the course needs works on this machine."
-        return f"{len(self.problems)} thing(s) to fix before the course works fully."
+        """One line: ready, or how many things to fix."""
+        if not self.ok:
+            n = len(self.problems)
+            return f"{n} thing{'s' if n != 1 else ''} to fix before the course works fully."
+        if self.notes:
+            return "Ready, with a limit: " + " ".join(self.notes)
+        return "Ready: everything the course needs works on this machine."
 
-    def __str__(self) -> str:
-        width = max(len(k) for k, _ in self.lines())
-        rows = [f"{k:<{width}}  {v}" for k, v in self.lines()]
-        rows.append("")
-        rows.append(("✅ " if self.ok else "❌ ") + self.verdict())
-        rows.extend(f"  - {p}" for p in self.problems)
-        return "\n".join(rows)
+    def summary(self) -> str:
+        """The verdict and the facts the lessons use, in two sentences."""
+        facts = (
+            f"{self.implementation} {self.python} with the GIL "
+            f"{'on' if self.gil_enabled else 'off'}, {self.usable_cores} usable "
+            f"core{'s' if self.usable_cores != 1 else ''}, default start method "
+            f"{self.default_start_method}."
+        )
+        fixes = " ".join(f"Fix: {p}" for p in self.problems)
+        return " ".join(x for x in (self.verdict(), facts, fixes) if x)
 
     def _repr_html_(self) -> str:
         cells = "".join(
-            f"<tr><td style='text-align:left'>{html.escape(k)}</td>"
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
             f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
             for k, v in self.lines()
         )
         fixes = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
-        color = "#1a7f37" if self.ok else "#cf222e"
         return (
-            f"<table>{cells}</table><p style='color:{color}'><b>"
-            f"{'✅' if self.ok else '❌'} {html.escape(self.verdict())}</b></p>"
-            + (f"<ul>{fixes}</ul>" if fixes else "")
+            f"<table>{cells}</table><p><b>{'✅' if self.ok else '❌'} "
+            f"{html.escape(self.verdict())}</b></p>" + (f"<ul>{fixes}</ul>" if fixes else "")
         )
 
 
-def _smoke(kind: str, start_method: str | None) -> float | None:
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.0f} ms"
+
+
+def _start_one(kind: str, start_method: str | None) -> float | None:
+    """Seconds to start and join one worker that returns at once; ``None`` if it failed."""
     try:
-        start = time.perf_counter()
+        began = time.perf_counter()
         run = start_join(
             sleep_then_return,
             1,
             kind=kind,
             start_method=start_method,
             args=("ok", 0.0),
-            timeout_s=30,
+            timeout_s=WORKER_TIMEOUT_S,
         )
-        return time.perf_counter() - start if run.results == ("ok",) else None
+        return time.perf_counter() - began if run.results == ("ok",) else None
     except Exception:
         return None
 
 
-def check_environment(*, smoke: bool = True) -> EnvironmentReport:
-    """Inspect Python, cores, start methods and packages; run one thread and one process.
+def check_environment(*, start_workers: bool = True) -> EnvironmentResult:
+    """Inspect Python, the GIL, cores, start methods and packages; start and join workers.
+
+    >>> report = check_environment(start_workers=False)
+    >>> report.usable_cores >= 1 and report.default_start_method in report.start_methods
+    True
 
     Args:
-        smoke: also start and join one thread, and one process under every
-            available start method (takes well under a second).
+        start_workers: also start and join one thread, and one process under every start
+            method worth comparing here (``fork`` is not tried on macOS, where it is unsafe).
+            That usually takes a second or two; antivirus software that scans every new
+            process (common on Windows) can stretch it to several seconds.
 
     Returns:
-        An :class:`EnvironmentReport`; it shows as a table in a notebook, and
-        ``report.problems`` lists what to fix.
+        An :class:`EnvironmentResult`: a table in a notebook, a sentence in ``print``;
+        ``.problems`` lists what to fix, ``.notes`` what limits the course here.
+
+    Introduced in ``00-start-here.ipynb``.
     """
+    if not isinstance(start_workers, bool):
+        raise TypeError(f"'start_workers' must be True or False (got {start_workers!r}).")
     gil = gil_status()
-    free_threaded, gil_enabled = gil.free_threaded_build, gil.enabled
+    cpus = cpu_facts()
     problems: list[str] = []
+    notes: list[str] = []
     packages: dict[str, str | None] = {}
     for name, oldest in LAB_PACKAGES.items():
         try:
@@ -162,35 +210,49 @@ def check_environment(*, smoke: bool = True) -> EnvironmentReport:
             version = None
         packages[name] = version
         if version is None:
+            problems.append(f"{name} is not installed: run {install_hint('lab')}")
+        elif version_tuple(version) < version_tuple(oldest):
             problems.append(
-                f"{name} is not installed: run pip install -e '.[lab]' in the course folder."
+                f"{name} {version} is too old (need >= {oldest}): run {install_hint('lab')}"
             )
-        elif _version_tuple(version) < _version_tuple(oldest):
-            problems.append(
-                f"{name} {version} is too old (need >= {oldest}): pip install -U {name}"
-            )
-    smoke_s: dict[str, float | None] = {}
-    if smoke:
-        smoke_s["thread"] = _smoke("thread", None)
-        for method in available_start_methods():
-            smoke_s[f"process ({method})"] = _smoke("process", method)
-        for label, secs in smoke_s.items():
+    cores = cpus.describe()
+    if cpus.usable == 1:
+        note = (
+            "With 1 usable core, no two threads or processes can run at the same time, so the "
+            "speed-ups of lessons 02, 03 and 07 stay flat: pair up with a neighbour for those."
+        )
+        notes.append(note)
+        cores += " " + note
+    workers_s: dict[str, float | None] = {}
+    skipped: dict[str, str] = {}
+    methods = available_start_methods()
+    if start_workers:
+        workers_s["thread"] = _start_one("thread", None)
+        for method in start_methods_to_compare():
+            workers_s[f"process ({method})"] = _start_one("process", method)
+        if "fork" in methods and fork_is_unsafe():
+            skipped["process (fork)"] = "fork is unsafe on macOS (Python's docs), so not used"
+        for label, secs in workers_s.items():
             if secs is None:
                 problems.append(
-                    f"starting a {label} failed: restart the kernel and run this check again; "
-                    f"if it still fails, see docs/instructor-guide.md ('Set-up problems')."
+                    f"starting a {label} failed: restart the kernel and run this check "
+                    f"again; if it fails again, see docs/setup.md."
                 )
-    return EnvironmentReport(
+    return EnvironmentResult(
         python=platform.python_version(),
         implementation=platform.python_implementation(),
         platform=f"{platform.system()} {platform.machine()}",
-        free_threaded=free_threaded,
-        gil_enabled=gil_enabled,
-        cpu_count=os.cpu_count() or 1,
-        usable_cores=usable_cores(),
-        start_methods=available_start_methods(),
+        free_threaded=gil.free_threaded_build,
+        gil_enabled=gil.enabled,
+        gil=gil.describe(),
+        cpu_count=cpus.logical or 1,
+        usable_cores=cpus.usable,
+        cores=cores,
+        start_methods=methods,
         default_start_method=default_start_method(),
         packages=packages,
-        smoke_s=smoke_s,
+        workers_s=workers_s,
+        skipped=skipped,
         problems=tuple(problems),
+        notes=tuple(notes),
     )

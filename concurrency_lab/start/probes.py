@@ -1,8 +1,9 @@
-"""Small probes of this machine for the pre-workshop check (:mod:`.preflight`).
+"""Small probes of this machine for the pre-workshop check (:mod:`.readiness`).
 
 Each probe looks at one thing, quickly, and never hangs: the notebooks' kernel (what it can
-import), JupyterLab's widget extension, whether the notebooks folder is writable, the free
-space in ``/dev/shm``, and one process started with the default start method.
+import), JupyterLab's widget extension, whether the notebooks folder is writable, and one
+process started with the default start method. (The free space in ``/dev/shm`` comes from
+:func:`concurrency_lab.core.machine.shm_free_bytes`.)
 
 Introduced in ``00-start-here.ipynb`` (set-up: ``docs/setup.md``).
 """
@@ -10,8 +11,6 @@ Introduced in ``00-start-here.ipynb`` (set-up: ``docs/setup.md``).
 from __future__ import annotations
 
 import json
-import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ __all__ = [
     "kernel_python",
     "notebooks_writable",
     "probe_kernel",
-    "shm_free_bytes",
     "start_kernel_probe",
     "start_one_process",
     "widget_extension",
@@ -250,16 +248,6 @@ def notebooks_writable(folder: Path) -> str:
     except OSError as exc:
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     return ""
-
-
-def shm_free_bytes(system: str | None = None) -> int | None:
-    """Free bytes in ``/dev/shm`` on Linux; None on other systems or when it does not exist."""
-    if (system or platform.system()) != "Linux":
-        return None
-    try:
-        return shutil.disk_usage("/dev/shm").free
-    except OSError:
-        return None
 
 
 def start_one_process(*, timeout_s: float = PROCESS_TIMEOUT_S) -> tuple[float | None, str]:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..core.install import course_root, install_hint
+from ..core.machine import shm_free_bytes
 from .probes import (
     KERNEL_MODULES,
     KERNEL_TIMEOUT_S,
@@ -48,7 +49,6 @@ from .probes import (
     finish_kernel_probe,
     kernel_python,
     notebooks_writable,
-    shm_free_bytes,
     start_kernel_probe,
     start_one_process,
     widget_extension,
@@ -459,7 +459,7 @@ def gather() -> MachineFacts:
     from .environment import check_environment
 
     began = time.perf_counter()
-    env = check_environment(smoke=False)
+    env = check_environment(start_workers=False)
     root = course_root()
     kernel_cwd = root / "notebooks" if root else Path.cwd()
     python, source, error = kernel_python()
@@ -508,7 +508,7 @@ def gather() -> MachineFacts:
         notebooks_error=notebooks_writable(root / "notebooks") if root else "",
         process_s=process_s,
         process_error=process_error,
-        shm_free=shm_free_bytes(system),
+        shm_free=shm_free_bytes(),
         elapsed_s=time.perf_counter() - began,
     )
 
