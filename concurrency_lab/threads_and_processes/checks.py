@@ -1,30 +1,79 @@
-"""Self-checks for ``01-threads-and-processes.ipynb``."""
+"""Self-checks for the exercises of ``01-threads-and-processes.ipynb``.
+
+Each check runs the learner's code and answers with a :class:`~concurrency_lab.core.feedback.
+Feedback`. A wrong answer names the concept that is missing; ``cl.check.hint()`` then gives
+more and more concrete hints, the last one the code.
+
+* :func:`start_then_join`: two threads that really run at the same time.
+* :func:`cube_in_spawn`: a function a ``spawn`` child can import.
+* :func:`results_from_processes`: work done in processes, results sent back in order.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import LabError, NotebookFunctionError, UnpicklableError
-from ..core.feedback import Feedback
-from ..core.machine import available_start_methods
+from ..core.feedback import Feedback, call_with_timeout, failed, passed
 from ..core.runners import run_tasks
-from .demos import StartupResult
+from ..core.watch import WatchError, watch
+from ..core.workloads import cpu_bound
+from .side_by_side import overlap
 
-__all__ = ["check_cube_in_spawn", "check_fastest_to_start", "check_start_then_join"]
+__all__ = ["cube_in_spawn", "results_from_processes", "start_then_join"]
+
+_START_THEN_JOIN = "threads_and_processes.start_then_join"
+_CUBE = "threads_and_processes.cube_in_spawn"
+_RESULTS = "threads_and_processes.results_from_processes"
+#: Work units of cl.cpu_bound the results exercise asks for (about 1 ms each).
+RESULTS_UNITS = (30, 10, 20, 10)
+#: Seconds a learner's function may take (a spawned process can take seconds to start on a
+#: Windows machine whose antivirus scans it).
+CHECK_TIMEOUT_S = 60.0
+#: Seconds ``run_two`` may take in exercise 1 (its threads wait at most 1 s each).
+JOIN_TIMEOUT_S = 10.0
 
 
-def check_start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
-    """Exercise 1: ``run_two(task)`` must run ``task`` in two threads at the same time.
+def _not_a_function(exercise: str, obj: object, name: str) -> Feedback | None:
+    if callable(obj):
+        return None
+    check = exercise.split(".")[-1]
+    return failed(
+        exercise,
+        f"Pass your function itself, without calling it (got {type(obj).__name__}).",
+        f"Write the function's name without parentheses: {check}({name}), not {check}({name}()).",
+    )
 
-    The check hands your function a task that waits, with a timeout, until the
-    other thread arrives too. Two threads that really overlap both get through;
-    threads started and joined one at a time do not.
+
+# --------------------------------------------------------------------------- exercise 1
+
+_JOIN_CODE = """```python
+def run_two(task):
+    workers = [threading.Thread(target=task) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+```"""
+
+
+def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
+    """Exercise 1: ``run_two(task)`` runs ``task`` in two threads at the same time, then returns.
+
+    The check hands your function a task that waits (at most 1 s) until the other thread
+    arrives too. Two threads that really overlap both get through; threads started and
+    joined one at a time each wait alone. Then it checks that your function returned only
+    after both had finished.
+
+    Introduced in ``01-threads-and-processes.ipynb``.
     """
-    if not callable(run_two):
-        return Feedback(False, f"Pass your function itself (got {type(run_two).__name__}).")
+    problem = _not_a_function(_START_THEN_JOIN, run_two, "run_two")
+    if problem is not None:
+        return problem
     barrier = threading.Barrier(2, timeout=1.0)
     finished: list[str] = []
     lock = threading.Lock()
@@ -40,97 +89,277 @@ def check_start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedb
         with lock:
             finished.append("together")
 
-    start = time.perf_counter()
-    try:
-        run_two(task)
-    except Exception as exc:
-        return Feedback(False, f"Your function raised {type(exc).__name__}: {exc}")
-    elapsed = time.perf_counter() - start
-    deadline = time.monotonic() + 3
-    while len(finished) < 2 and time.monotonic() < deadline and threading.active_count() > 1:
+    began = time.perf_counter()
+    status, value = call_with_timeout(run_two, task, timeout_s=JOIN_TIMEOUT_S)
+    elapsed = time.perf_counter() - began
+    done_at_return = len(finished)
+    deadline = time.monotonic() + 3.0
+    while len(finished) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
+    if status == "hung":
+        return failed(
+            _START_THEN_JOIN,
+            f"Your function did not return within {JOIN_TIMEOUT_S:g} s: something waits for ever.",
+            "join() waits for a thread to finish; is there a join() on a thread that never "
+            "started, or a loop that never ends?",
+            _JOIN_CODE,
+        )
+    if status == "error":
+        return failed(
+            _START_THEN_JOIN,
+            f"Your function raised {type(value).__name__}: {value}",
+            "A Thread is made with threading.Thread(target=task): pass the function, do not "
+            "call it. start() runs it in the new thread.",
+            _JOIN_CODE,
+        )
     if not finished:
-        return Feedback(
-            False,
-            "The task never ran. Create threading.Thread(target=task) objects and call start() "
-            "on each.",
+        return failed(
+            _START_THEN_JOIN,
+            "The task never ran: no thread was started.",
+            "Create a threading.Thread(target=task) for each of the two runs; nothing runs "
+            "until you call its start().",
+            "Keep the threads in a list, so that you can start them all and then join them.",
+            _JOIN_CODE,
         )
     if "alone" in finished:
-        return Feedback(
-            False,
-            f"The two threads did not overlap (it took {elapsed:.1f} s): each waited for a partner "
-            "that had not started. Start BOTH threads first, then join both — not start, join, "
-            "start, join.",
+        return failed(
+            _START_THEN_JOIN,
+            f"The two threads did not run at the same time (it took {elapsed:.1f} s): each "
+            "waited for a partner that was not running yet.",
+            "start() returns at once, join() waits until that thread has finished. Where are "
+            "your join() calls?",
+            "Start BOTH threads first, then join both: not start, join, start, join.",
+            _JOIN_CODE,
         )
-    if len(finished) < 2 or elapsed < 0.05:
-        return Feedback(
-            False,
-            "Your function returned before both threads finished. Call join() on each thread "
-            "after starting them all.",
+    if len(finished) < 2:
+        return failed(
+            _START_THEN_JOIN,
+            "Only one thread ran the task.",
+            "Make two threads, both with target=task.",
+            _JOIN_CODE,
         )
-    return Feedback(True, f"Both threads ran at the same time and were joined ({elapsed:.2f} s).")
-
-
-def check_fastest_to_start(ranking: Sequence[str], result: StartupResult) -> Feedback:
-    """Exercise 2: rank the configurations from fastest to slowest to start, as measured.
-
-    ``ranking`` lists labels of ``result.labels`` (e.g. ``"thread"``,
-    ``"process (spawn)"``); it is compared with the medians you measured.
-    """
-    measured = [lab for _, lab in sorted(zip(result.medians_s, result.labels))]
-    ranking = list(ranking)
-    unknown = [r for r in ranking if r not in result.labels]
-    if unknown:
-        return Feedback(
-            False, f"{unknown} are not measured labels; use some of {list(result.labels)}."
+    if done_at_return < 2:
+        return failed(
+            _START_THEN_JOIN,
+            "Both threads ran at the same time, but your function returned before they had "
+            "finished.",
+            "join() is what waits for a thread: call it on each thread after starting them all.",
+            _JOIN_CODE,
         )
-    if sorted(ranking) != sorted(result.labels):
-        missing = [lab for lab in result.labels if lab not in ranking]
-        return Feedback(False, f"Rank every measured label once; missing: {missing}.")
-    if ranking == measured:
-        return Feedback(True, f"That is the order you measured: {' < '.join(measured)}.")
-    wrong = next(i for i, (a, b) in enumerate(zip(ranking, measured)) if a != b)
-    med = dict(zip(result.labels, result.medians_s))
-    a, b = ranking[wrong], measured[wrong]
-    return Feedback(
-        False,
-        f"Look at position {wrong + 1}: you put {a!r} ({med[a] * 1e3:.2f} ms) where the "
-        f"measurement has {b!r} ({med[b] * 1e3:.2f} ms). Think about what each must do: a "
-        "thread needs only a stack; fork copies this (large) process; forkserver copies a "
-        "small server process; spawn starts and imports a whole new Python.",
+    return passed(
+        _START_THEN_JOIN,
+        f"Both threads ran at the same time, and your function waited for both ({elapsed:.2f} s).",
     )
 
 
-def check_cube_in_spawn(cube: Callable[[Any], Any]) -> Feedback:
-    """Exercise 3: ``cube`` must compute ``x ** 3`` in a process started with ``spawn``.
+# --------------------------------------------------------------------------- exercise 2
 
-    The check runs ``cube(3)`` and ``cube(-2)`` in two spawned processes and
-    compares the answers with 27 and -8.
+_CUBE_CODE = """```python
+%%worker_module exercise_tasks
+def cube(x):
+    return x**3
+```
+and then, in the next cell:
+```python
+cl.check.threads_and_processes.cube_in_spawn(exercise_tasks.cube)
+```"""
+
+
+def cube_in_spawn(cube: Callable[[Any], Any]) -> Feedback:
+    """Exercise 2: ``cube`` computes ``x ** 3`` in processes started with ``spawn``.
+
+    The check runs ``cube(3)`` and ``cube(-2)`` in two spawned processes (as every process
+    starts on Windows and macOS) and compares the answers with 27 and -8.
+
+    Introduced in ``01-threads-and-processes.ipynb``.
     """
+    problem = _not_a_function(_CUBE, cube, "exercise_tasks.cube")
+    if problem is not None:
+        return problem
     name = getattr(cube, "__name__", "cube")
-    if not callable(cube):
-        return Feedback(False, f"Pass your function itself (got {type(cube).__name__}).")
-    if "spawn" not in available_start_methods():  # pragma: no cover - spawn is universal
-        return Feedback(False, "This platform has no spawn start method.")
     try:
         run = run_tasks(
-            cube, [3, -2], kind="process", n_workers=2, start_method="spawn", timeout_s=60
+            cube,
+            [3, -2],
+            kind="process",
+            n_workers=2,
+            start_method="spawn",
+            timeout_s=CHECK_TIMEOUT_S,
         )
     except NotebookFunctionError:
-        return Feedback(
-            False,
-            f"{name!r} still lives in the notebook (__main__), which a spawned child cannot "
-            "import. Start the cell that defines it with %%worker_module exercise_tasks (a new "
-            f"module name, so my_tasks keeps shout), run it, and pass exercise_tasks.{name}.",
+        return failed(
+            _CUBE,
+            f"{name!r} is defined in this notebook (module __main__), which a spawned child "
+            "cannot import: it starts a fresh Python and looks the function up by its module.",
+            "Which cell magic turns a notebook cell into a module a child can import?",
+            "Begin the cell that defines cube with %%worker_module exercise_tasks (a new name, "
+            "so my_tasks keeps shout), run it, and pass exercise_tasks.cube to the check.",
+            _CUBE_CODE,
         )
     except UnpicklableError as exc:
-        return Feedback(False, f"It cannot be pickled: {str(exc).splitlines()[0]}")
+        return failed(
+            _CUBE,
+            f"It cannot be sent to a process: {str(exc).splitlines()[0]}",
+            "A process gets its function by name, through pickle: a lambda or a function "
+            "defined inside another function has no name it can be found by.",
+            _CUBE_CODE,
+        )
     except LabError as exc:
-        return Feedback(False, f"It reached the child but failed there: {str(exc).splitlines()[0]}")
+        return failed(
+            _CUBE,
+            f"It reached the spawned child but failed there: {str(exc).splitlines()[0]}",
+            "Run the function in the notebook first, e.g. exercise_tasks.cube(3).",
+            _CUBE_CODE,
+        )
     if run.results != (27, -8):
+        return failed(
+            _CUBE,
+            f"It ran in spawned processes, but returned {run.results[0]!r} for 3 and "
+            f"{run.results[1]!r} for -2 (expected 27 and -8).",
+            "x ** 3 is x to the power of 3.",
+            _CUBE_CODE,
+        )
+    return passed(_CUBE, f"{name} ran in spawned processes: 3 → 27 and -2 → -8.")
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+_RESULTS_CODE = """```python
+from concurrent.futures import ProcessPoolExecutor
+
+
+def run_in_processes(units):
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(cl.cpu_bound, units))
+```"""
+
+
+def _stop_started(result: Any) -> None:
+    """Kill the processes a hung answer started that are still alive (our descendants only)."""
+    import psutil
+
+    try:
+        ours = {p.pid: p for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return
+    for w in result.workers:
+        if w.kind == "process" and w.role == "started" and w.pid in ours:
+            try:
+                ours[w.pid].kill()
+            except psutil.Error:
+                pass
+
+
+def results_from_processes(run_in_processes: Callable[[list[int]], Any]) -> Feedback:
+    """Exercise 3: ``run_in_processes(units)`` returns ``[cl.cpu_bound(u) for u in units]``,
+    computed in processes, two or more at a time.
+
+    The check calls your function with a few work sizes under ``cl.watch()``, which sees every
+    process it starts, with the start method your code picks (your default, unless you chose
+    one). It compares the results, their order, and whether two processes ran side by side.
+
+    Introduced in ``01-threads-and-processes.ipynb``.
+    """
+    problem = _not_a_function(_RESULTS, run_in_processes, "run_in_processes")
+    if problem is not None:
+        return problem
+    units = list(RESULTS_UNITS)
+    expected = [cpu_bound(u) for u in units]
+    try:
+        with watch() as seen:
+            status, value = call_with_timeout(
+                run_in_processes, list(units), timeout_s=CHECK_TIMEOUT_S
+            )
+    except WatchError:
         return Feedback(
             False,
-            f"It ran in spawned processes, but returned {run.results[0]!r} for 3 and "
-            f"{run.results[1]!r} for -2 (expected 27 and -8): is it x ** 3?",
+            "Run this check in a cell without %%timeline: the check watches your function "
+            "itself, and one watch runs at a time.",
         )
-    return Feedback(True, f"{name} ran in spawned processes: 3 -> 27, -2 -> -8.")
+    watched = seen.result
+    if status == "hung":
+        _stop_started(watched)
+        return failed(
+            _RESULTS,
+            f"Your function did not return within {CHECK_TIMEOUT_S:g} s (its processes were "
+            "stopped): it waits for something that never comes.",
+            "Queue.get() waits until an item arrives: one get() per result, and the children "
+            "must put() before they end. A pool avoids this bookkeeping.",
+            _RESULTS_CODE,
+        )
+    if status == "error":
+        if isinstance(value, NotebookFunctionError):
+            return failed(
+                _RESULTS,
+                "A function defined in this notebook was sent to a process that cannot import "
+                "it (spawn or forkserver).",
+                "Use cl.cpu_bound itself (the lab's functions can be imported), or put your own "
+                "function in a %%worker_module cell.",
+                _RESULTS_CODE,
+            )
+        return failed(
+            _RESULTS,
+            f"Your function raised {type(value).__name__}: {str(value).splitlines()[0]}",
+            "Try it in the notebook first: run_in_processes([3, 1]).",
+            _RESULTS_CODE,
+        )
+    try:
+        got = list(value)
+    except TypeError:
+        got = None
+    procs = [w for w in watched.workers if w.kind == "process" and w.role == "started"]
+    if got is None or sorted(map(repr, got)) != sorted(map(repr, expected)):
+        return failed(
+            _RESULTS,
+            f"For units {units} it returned {value!r}; expected {expected}.",
+            "A process's memory is its own: appending to a list in a child changes the child's "
+            "copy only. Results must be sent back: a pool does that for you.",
+            "pool.map(cl.cpu_bound, units) returns the results, in the order of units.",
+            _RESULTS_CODE,
+        )
+    if got != expected:
+        return failed(
+            _RESULTS,
+            "The right results, in the wrong order: they came back in the order the "
+            "processes finished.",
+            "map() keeps the order of its input; a Queue gives results as they arrive (then "
+            "send (index, result) pairs and sort them).",
+            _RESULTS_CODE,
+        )
+    if not procs:
+        threads = [
+            w
+            for w in watched.workers
+            if w.kind == "thread" and w.role == "started" and w.name != "lab-check"
+        ]
+        where = "in threads" if threads else "here, in the notebook's own process"
+        return failed(
+            _RESULTS,
+            f"The results are right, but no process was started: the work ran {where}.",
+            "Threads share one process; to use other processes, start them with "
+            "multiprocessing or concurrent.futures.",
+            "concurrent.futures.ProcessPoolExecutor(max_workers=2) gives a pool of 2 processes.",
+            _RESULTS_CODE,
+        )
+    if len(procs) < 2:
+        return failed(
+            _RESULTS,
+            "The results are right, but one process did all the work: nothing ran beside it.",
+            "Give the pool at least 2 workers (max_workers=2, or Pool(2)).",
+            _RESULTS_CODE,
+        )
+    side_by_side = overlap(watched, kind="process")
+    if not side_by_side.overlapped:
+        return failed(
+            _RESULTS,
+            f"The results are right, but the {len(procs)} processes ran one after another.",
+            "Start all the processes before you wait for any of them (join, get, result).",
+            _RESULTS_CODE,
+        )
+    return passed(
+        _RESULTS,
+        f"{len(procs)} processes computed the {len(units)} results and sent them back in "
+        f"order; they were alive side by side for {side_by_side.together_s:.2f} s "
+        f"(process ids {', '.join(str(w.pid) for w in procs[:4])}"
+        f"{', …' if len(procs) > 4 else ''}; this notebook is {os.getpid()}).",
+    )

@@ -337,29 +337,6 @@ def test_keyboard_interrupt_leaves_no_child():
         timer.join()
 
 
-# --------------------------------------------------------------------------- lesson demos
-
-
-def test_memory_isolation_threads_share_processes_copy():
-    t = cl.threads_and_processes.memory_isolation(kind="thread", n_workers=3)
-    assert (t.parent_after, t.shared) == (3, True)
-    assert sorted(t.seen_by_workers) == [1, 2, 3]
-    for method in METHODS:
-        p = cl.threads_and_processes.memory_isolation(
-            kind="process", n_workers=2, start_method=method
-        )
-        assert (p.parent_after, p.shared, p.seen_by_workers) == (0, False, (1, 1))
-
-
-def test_measure_startup_structure():
-    res = cl.threads_and_processes.measure_startup(start_methods=METHODS[:1], repeats=2)
-    assert res.labels == ("thread", f"process ({METHODS[0]})")
-    assert all(len(s) == 2 and min(s) > 0 for s in res.samples_s)
-    assert res.ratio("thread") == 1.0
-    with pytest.raises(ValueError, match="'repeats' must be a whole number >= 1"):
-        cl.threads_and_processes.measure_startup(repeats=0)
-
-
 def test_usable_cores_respects_affinity():
     if hasattr(os, "sched_getaffinity"):
         assert cl.usable_cores() <= len(os.sched_getaffinity(0))

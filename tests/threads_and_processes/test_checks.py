@@ -1,0 +1,222 @@
+"""Lesson 01's self-checks: right answers pass; each wrong answer names its concept, then hints."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+import concurrency_lab as cl
+from concurrency_lab.core import validate
+from concurrency_lab.core import workloads as wl
+from concurrency_lab.threads_and_processes import checks
+
+check = cl.check.threads_and_processes
+
+
+def hints_of(feedback) -> list[str]:
+    """Every hint ``cl.check.hint()`` gives for the last failed check, in order."""
+    return [cl.check.hint().text for _ in feedback.hints]
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+
+def right(task):
+    workers = [threading.Thread(target=task) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def one_after_another(task):
+    for _ in range(2):
+        t = threading.Thread(target=task)
+        t.start()
+        t.join()
+
+
+def test_start_then_join_passes_the_classic_pattern():
+    fb = check.start_then_join(right)
+    assert fb.ok and fb.message.startswith("Both threads ran at the same time, and your function")
+
+
+def test_start_join_start_join_is_caught_and_the_last_hint_is_code():
+    fb = check.start_then_join(one_after_another)
+    assert not fb.ok
+    assert fb.message.startswith("The two threads did not run at the same time")
+    assert fb.exercise == "threads_and_processes.start_then_join"
+    hints = hints_of(fb)
+    assert "start() returns at once" in hints[0]
+    assert hints[-1].startswith("```python") and "w.join()" in hints[-1]
+
+
+def test_returning_before_the_threads_finish_is_caught():
+    def no_join(task):
+        for _ in range(2):
+            threading.Thread(target=task).start()
+
+    fb = check.start_then_join(no_join)
+    assert not fb.ok and "returned before they had finished" in fb.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (lambda task: None, "The task never ran: no thread was started."),
+        (lambda task: threading.Thread(task).start(), "Your function raised AssertionError"),
+        (lambda task: right(lambda: None), "The task never ran"),
+        (42, "Pass your function itself, without calling it (got int)."),
+    ],
+)
+def test_other_wrong_answers_name_what_is_missing(answer, says):
+    fb = check.start_then_join(answer)
+    assert not fb.ok and says in fb.message
+
+
+def test_one_thread_only_is_caught():
+    def one(task):
+        t = threading.Thread(target=task)
+        t.start()
+        t.join()
+
+    fb = check.start_then_join(one)
+    assert not fb.ok and "did not run at the same time" in fb.message
+
+
+def test_a_function_that_never_returns_does_not_hang_the_check(monkeypatch):
+    monkeypatch.setattr(checks, "JOIN_TIMEOUT_S", 0.3)
+    release = threading.Event()
+    try:
+        fb = check.start_then_join(lambda task: release.wait(30))
+    finally:
+        release.set()
+    assert not fb.ok and fb.message.startswith("Your function did not return within 0.3 s")
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def _cube(x):
+    return x**3
+
+
+def test_cube_in_spawn_passes_an_importable_function():
+    fb = check.cube_in_spawn(_cube)  # this test module is importable by spawned children
+    assert fb.ok and fb.message == "_cube ran in spawned processes: 3 → 27 and -2 → -8."
+
+
+def test_a_notebook_function_gets_the_worker_module_fix(monkeypatch):
+    monkeypatch.setattr(validate, "main_module_is_importable", lambda: False)  # as in Jupyter
+
+    def cube(x):
+        return x**3
+
+    cube.__module__ = "__main__"
+    fb = check.cube_in_spawn(cube)
+    assert not fb.ok and "defined in this notebook (module __main__)" in fb.message
+    hints = hints_of(fb)
+    assert hints[0] == "Which cell magic turns a notebook cell into a module a child can import?"
+    assert "%%worker_module exercise_tasks" in hints[-1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (abs, "returned 3 for 3 and 2 for -2 (expected 27 and -8)"),
+        (wl.raise_error, "It reached the spawned child but failed there"),
+        (lambda x: x**3, "It cannot be sent to a process"),
+        ("cube", "Pass your function itself"),
+    ],
+)
+def test_cube_in_spawn_explains_each_mistake(answer, says):
+    fb = check.cube_in_spawn(answer)
+    assert not fb.ok and says in fb.message
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+
+def pool_of_two(units):
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(cl.cpu_bound, units))
+
+
+def mp_pool(units):
+    with multiprocessing.Pool(2) as pool:
+        return pool.map(cl.cpu_bound, units)
+
+
+def pool_of_one(units):
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return list(pool.map(cl.cpu_bound, units))
+
+
+def thread_pool(units):
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(cl.cpu_bound, units))
+
+
+def one_process_at_a_time(units):
+    out = []
+    for u in units:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            out.append(pool.submit(cl.cpu_bound, u).result())
+    return out
+
+
+def in_the_order_they_finished(units):
+    return list(reversed(pool_of_two(units)))
+
+
+@pytest.mark.parametrize("answer", [pool_of_two, mp_pool])
+def test_results_from_processes_passes_a_pool(answer):
+    fb = check.results_from_processes(answer)
+    assert fb.ok, fb
+    assert fb.message.startswith("2 processes computed the 4 results and sent them back in order")
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (pool_of_one, "one process did all the work"),
+        (thread_pool, "no process was started: the work ran in threads"),
+        (lambda units: [cl.cpu_bound(u) for u in units], "the work ran here, in the notebook"),
+        (one_process_at_a_time, "the 4 processes ran one after another"),
+        (in_the_order_they_finished, "The right results, in the wrong order"),
+        (lambda units: [0] * len(units), "expected ["),
+        (lambda units: 1 / 0, "Your function raised ZeroDivisionError: division by zero"),
+        (None, "Pass your function itself, without calling it (got NoneType)."),
+    ],
+)
+def test_results_from_processes_names_each_mistake(answer, says):
+    fb = check.results_from_processes(answer)
+    assert not fb.ok and says in fb.message, fb
+    if answer is not None:
+        assert fb.hints[-1].startswith("```python") and "pool.map(cl.cpu_bound" in fb.hints[-1]
+
+
+def test_a_hung_answer_is_stopped_with_its_processes(monkeypatch):
+    monkeypatch.setattr(checks, "CHECK_TIMEOUT_S", 1.0)
+    release = threading.Event()
+
+    def waits_for_ever(units):
+        p = multiprocessing.Process(target=wl.sleep_then_return, args=(None, 30))
+        p.start()
+        release.wait(30)  # like a q.get() that nothing answers
+        p.join(5)
+
+    try:
+        fb = check.results_from_processes(waits_for_ever)
+    finally:
+        release.set()
+    assert not fb.ok and "did not return within 1 s (its processes were stopped)" in fb.message
+
+
+def test_the_check_says_when_it_cannot_watch():
+    with cl.watch():
+        fb = check.results_from_processes(pool_of_two)
+    assert not fb.ok and "Run this check in a cell without %%timeline" in fb.message
