@@ -326,8 +326,13 @@ class WhyRareResult(Result):
                 else "even with threads running at the same time, the window between a read "
                 "and its write is tiny"
             )
+            split = (
+                "a thread switch split a read from its write"
+                if r.gil
+                else "another thread's write fell between a read and its write"
+            )
             text += (
-                f"a thread switch split a read from its write only {splits:,} times "
+                f"{split} only {splits:,} times "
                 f"(1 in {r.n_updates // splits:,}): {how}. Each split still wrote back an old "
                 f"count and erased what the other thread did meanwhile: {r.total_lost:,} "
                 f"updates ({r.lost_fraction:.0%}) in all."
@@ -336,8 +341,8 @@ class WhyRareResult(Result):
         if p is not None:
             if p.total_lost:
                 text += (
-                    f" {p.code} lost {p.total_lost:,} updates too: on this interpreter a "
-                    f"switch can fall between its read and its write."
+                    f" {p.code} lost {p.total_lost:,} updates too: on this interpreter another "
+                    f"thread can write between its read and its write."
                 )
             elif p.gil and sys.version_info >= (3, 10):
                 text += (

@@ -137,6 +137,7 @@ def test_why_rare_when_nothing_was_split_and_without_the_gil():
     no_gil = _result("property", (150_000,), (3,), gil=False)
     plain = _result("plain", (190_000,), None, gil=False)
     text = cl.races.why_rare(lost, [no_gil, plain]).summary()
+    assert "another thread's write fell between a read and its write only 3 times" in text
     assert "even with threads running at the same time" in text
     assert "counter.plain += 1 lost 10,000 updates too" in text
 
