@@ -313,9 +313,11 @@ def starvation(
             while not stop.is_set():
                 rec.attempts[name] += 1
                 if not arbiter.request(name, priority):
+                    rec.attempts[name] -= 1  # refused only because the demo ended
                     continue
                 if stop.is_set():
-                    break  # granted just as the demo ended: that turn does not count
+                    rec.attempts[name] -= 1  # granted just as the demo ended: not a turn
+                    break
                 time.sleep(hold_s)
                 rec.progress[name] += 1
                 if turns is not None and sum(rec.progress.values()) >= turns:
