@@ -280,11 +280,19 @@ def run_pipeline(
         item_cost_s: seconds a consumer spends on each item (0 to 1).
         make_cost_s: seconds a producer spends making each item (0 to 1).
         kind: ``"process"`` (a ``multiprocessing.Queue``) or ``"thread"`` (``queue.Queue``).
-        start_method, timeout_s: as for :func:`~concurrency_lab.ipc.pipe_demo`.
+        start_method: ``"fork"``, ``"spawn"``, ``"forkserver"`` or ``None`` (the default).
+        timeout_s: give up (and stop every worker) after this long.
         fail_at_item: make the consumer that takes this item raise (to see the clean-up).
 
+    Returns:
+        A :class:`PipelineResult`; ``print`` it for what happened in words.
+
     Raises:
+        ValueError, TypeError: a setting out of range, with what is allowed.
         WorkerError: a worker raised; every other worker is stopped first.
+        WorkerTimeoutError: the pipeline did not finish within ``timeout_s``.
+
+    Introduced in ``06-ipc.ipynb``.
     """
     n_producers = check_count(n_producers, "n_producers", 1, 16)
     n_consumers = check_count(n_consumers, "n_consumers", 1, 16)
