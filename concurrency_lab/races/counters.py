@@ -186,6 +186,11 @@ class LostUpdatesResult(Result):
             f"{runs} {'run' if runs == 1 else 'runs'} at a "
             f"{self.switch_interval_s * 1e3:g} ms switch interval: "
         )
+        if max(self.finals) > self.expected:  # no interleaving can give this
+            return head + (
+                f"a run counted {max(self.finals):,}, more than the {self.expected:,} the "
+                f"threads added, which no order of their steps can give: do not trust it."
+            )
         if self.total_lost == 0:
             text = head + ("no run lost an update" if runs > 1 else "no update was lost")
         else:

@@ -142,6 +142,14 @@ def test_why_rare_when_nothing_was_split_and_without_the_gil():
     assert "counter.plain += 1 lost 10,000 updates too" in text
 
 
+def test_an_impossible_count_is_not_reported_as_a_measurement():
+    r = _result("property", (200_001,), (0,))
+    assert r.summary().endswith(
+        "a run counted 200,001, more than the 200,000 the threads added, which no order of "
+        "their steps can give: do not trust it."
+    )
+
+
 def test_why_rare_needs_the_property_run():
     lost = cl.races.interleavings("lost update")
     with pytest.raises(TypeError, match=r"lost_updates\(how='property'\)"):
