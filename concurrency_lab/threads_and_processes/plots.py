@@ -40,7 +40,7 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
 
     Introduced in ``01-threads-and-processes.ipynb``.
     """
-    fig, ax = new_axes(ax, figsize=(8, 0.55 * len(result.rows) + 1.6))
+    fig, ax = new_axes(ax, figsize=(9, 0.55 * len(result.rows) + 1.6))
     thread_ms = result.row("thread").best_s * 1e3
     for y, row in enumerate(result.rows):
         style = category(row.kind).line()
@@ -63,7 +63,7 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
     ax.set_xscale("log")
     low = min(min(r.samples_s) for r in result.rows) * 1e3
     high = max(max(r.samples_s) for r in result.rows) * 1e3
-    ax.set_xlim(low / 2, high * 20)  # room on the right for the labels
+    ax.set_xlim(low / 2, high * 80)  # room on the right for the labels
     ax.set_xlabel("start + join of one worker that does nothing (ms, log scale)")
     ax.set_ylabel("how the worker starts")
     ax.set_title("What it costs to start a worker")
@@ -74,7 +74,7 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
         Line2D([], [], marker="|", color="black", linestyle="none", markersize=12,
                markeredgewidth=2, label="fastest try"),
     ]  # fmt: skip
-    ax.legend(handles=handles, loc="lower right", fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return finish(fig, summary=result.summary())
 
 
@@ -116,8 +116,5 @@ def plot_memory(result: MemoryResult, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("who appended")
     ax.set_ylabel("items in the list (count)")
     ax.set_title("Each worker appended one item to a list that lives in the parent")
-    seen: dict[str, object] = {}
-    for handle, label in zip(*ax.get_legend_handles_labels()):
-        seen.setdefault(label, handle)
-    ax.legend(list(seen.values()), list(seen), loc="upper left", fontsize=8, ncols=3)
+    ax.legend(handles=[styles[n].patch() for n in names], loc="upper left", fontsize=8, ncols=3)
     return finish(fig, summary=result.summary())
