@@ -39,6 +39,11 @@ def _labelled_by_sibling(ax: Axes, which: Literal["x", "y"]) -> bool:
     return any(getattr(other, get)() for other in shared.get_siblings(ax) if other is not ax)
 
 
+def _title(ax: Axes) -> str:
+    """The axes' title wherever it is placed (left, centre or right)."""
+    return " ".join(t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t)
+
+
 def figure_problems(fig: Figure) -> tuple[str, ...]:
     """What ``fig`` lacks of the figure contract; ``()`` when it keeps it.
 
@@ -54,12 +59,12 @@ def figure_problems(fig: Figure) -> tuple[str, ...]:
         problems.append("no summary: end the plot function with finish(fig, summary=...)")
     suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
     axes = _data_axes(fig)
-    if not suptitle and not any(ax.get_title() for ax in axes):
+    if not suptitle and not any(_title(ax) for ax in axes):
         problems.append("no title on the figure or on any of its axes")
     for i, ax in enumerate(axes):
         if not (ax.axison and _has_data(ax)):
             continue
-        name = f"axes {i}" + (f" ({ax.get_title()!r})" if ax.get_title() else "")
+        name = f"axes {i}" + (f" ({_title(ax)!r})" if _title(ax) else "")
         if ax.xaxis.get_visible() and not ax.get_xlabel() and not _labelled_by_sibling(ax, "x"):
             problems.append(f"{name}: no x-axis label")
         if ax.yaxis.get_visible() and not ax.get_ylabel() and not _labelled_by_sibling(ax, "y"):

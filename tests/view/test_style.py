@@ -301,6 +301,8 @@ def test_figure_problems_names_what_is_missing():
         "axes 0: no x-axis label",
         "axes 0: no y-axis label",
     )
+    ax.set_title("placed on the left", loc="left")
+    assert "no title on the figure or on any of its axes" not in style.figure_problems(fig)
 
 
 def test_figure_problems_accepts_shared_axes_suptitles_hidden_axes_and_checks_colour_bars():
