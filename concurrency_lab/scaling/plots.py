@@ -128,7 +128,9 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
     The measured points (with the spread their repeats allow) sit on the left; the curve is
     solid up to your usable cores and dashed beyond, where it says what more cores would
     give; the dotted horizontal line is the ceiling ``1/s`` no number of workers can pass.
-    The x axis is logarithmic. Introduced in ``03-core-scaling.ipynb``.
+    When the points are too spread to read a share from, the curve uses the share built
+    into the work instead, and says so. The x axis is logarithmic.
+    Introduced in ``03-core-scaling.ipynb``.
 
     Args:
         fit: from :meth:`~concurrency_lab.scaling.ScalingResult.amdahl`.
@@ -138,20 +140,27 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
     Returns:
         The figure drawn on; its summary is the fit's sentence.
     """
+    from matplotlib.ticker import ScalarFormatter
+
     fig, ax = new_axes(ax, figsize=(7, 4))
-    s = fit.serial_fraction
+    readable = fit.outcome != "unclear" or fit.built_in == 0
+    s = fit.serial_fraction if readable else fit.built_in
+    which = "your points imply" if readable else "built in (your points are too spread to read)"
     xs = sorted({2**i for i in range(0, max_workers.bit_length())} | {max_workers})
     xs = [x for x in xs if x <= max_workers]
     model = category("model")
     within = [x for x in xs if x <= fit.usable_cores] or [1]
     beyond = [x for x in xs if x >= within[-1]]
+    if within[-1] < fit.usable_cores:
+        within.append(fit.usable_cores)
+        beyond.insert(0, fit.usable_cores)
     ax.plot(
         within,
         [amdahl_speedup(x, serial_fraction=s) for x in within],
         color=model.color,
         ls="-",
-        lw=2,
-        label=f"Amdahl's law, serial {s:.0%}: your cores",
+        lw=2.5,
+        label=f"Amdahl's law, serial {s:.0%} ({which}): on your cores",
     )
     ax.plot(
         beyond,
@@ -161,13 +170,14 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
         lw=1.5,
         label="... with more cores than you have",
     )
-    if fit.ceiling is not None:
+    ceiling = 1.0 / s if s > 0 else None
+    if ceiling is not None:
         ideal = category("ideal")
-        ax.axhline(fit.ceiling, color=ideal.color, ls=":", lw=1.2)
+        ax.axhline(ceiling, color=ideal.color, ls=":", lw=1.2)
         ax.annotate(
-            f"ceiling 1/s = {fit.ceiling:.1f}x",
-            (max_workers, fit.ceiling),
-            xytext=(-4, 4),
+            f"ceiling 1/s = {ceiling:.1f}x",
+            (max_workers, ceiling),
+            xytext=(-4, -12),
             textcoords="offset points",
             ha="right",
             fontsize=9,
@@ -191,12 +201,12 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
         **point,
     )
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("workers (log scale)")
     ax.set_ylabel("speedup (x the 1-worker time)")
-    ax.set_ylim(0, (fit.ceiling or max([*ys, 2.0])) * 1.15 if s > 0.05 else None)
+    top = max([min(float(max_workers), ceiling or float(max_workers)), *for_high, *ys])
+    ax.set_ylim(0, top * 1.15)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
-    ax.set_title(
-        f"Amdahl's law with the serial share your measurement implies ({s:.0%})", fontsize=10
-    )
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Amdahl's law out to {max_workers:,} workers (serial share {s:.0%})", fontsize=10)
     return finish(fig, summary=str(fit))

@@ -391,7 +391,7 @@ class ScalingResult(Result):
             f"On your {cores}, {self.workload} (1-worker time {self.serial_s:.2f} s), "
             f"as many times as fast as one worker: {parts}."
         )
-        if len(self.kinds) == 1 and n >= 2:
+        if len(self.kinds) == 1 and n >= 2 and self.status(shown[0]) == "as expected":
             text += f" Efficiency with {plural(shown[0].kind, n)}: {shown[0].efficiency:.0%}."
         for kind in self.kinds:
             beyond = self.beyond_cores(kind)

@@ -52,6 +52,7 @@ def test_noisy_repeats_give_the_range_and_no_conclusion():
     text = str(r)
     assert "2 processes unclear (repeats 1.00x to 1.90x): too noisy to conclude" in text
     assert "Rerun to conclude." in text
+    assert "Efficiency" not in text  # no number after "too noisy"
 
 
 def test_more_workers_than_cores_are_never_called_a_gain():
