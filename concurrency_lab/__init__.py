@@ -7,7 +7,7 @@ Import it once per notebook::
 The front door holds what every lesson uses: the runners (``cl.start_join``, ``cl.run_tasks``),
 the watcher (``cl.watch``), the workloads, the tracer, the machine facts, the errors and the
 timeline. Each lesson's own tools live in its namespace, named after the notebook:
-``cl.gil.trace_handoff()``, ``cl.races.interleavings(...)``, ``cl.ipc.pipe_demo()``; the
+``cl.gil.threads_vs_processes()``, ``cl.races.interleavings(...)``, ``cl.ipc.measure_ipc()``; the
 exercise checks in ``cl.check.<lesson>``.
 
 Importing needs only the standard library and changes no global state (no start method, no

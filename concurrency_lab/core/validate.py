@@ -210,10 +210,18 @@ def check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
 
 
 def _range(low: float | None, high: float | None, *, low_open: bool = False) -> str:
+    lo, hi = _num(low), _num(high)
     if low is not None and high is not None:
-        return f" between {low:g} and {high:g}" if not low_open else f" > {low:g} and <= {high:g}"
+        return f" between {lo} and {hi}" if not low_open else f" > {lo} and <= {hi}"
     if low is not None:
-        return f" > {low:g}" if low_open else f" >= {low:g}"
+        return f" > {lo}" if low_open else f" >= {lo}"
     if high is not None:
-        return f" <= {high:g}"
+        return f" <= {hi}"
     return ""
+
+
+def _num(x: float | None) -> str:
+    """A bound as a person writes it: ``268435456``, ``0.5``, not ``2.68435e+08``."""
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -121,9 +121,10 @@ def test_main_thread_appears_only_when_it_does_the_work():
     with watch() as idle:
         time.sleep(0.1)
     assert idle.workers == ()
-    roles = sorted(x.role for x in idle.hidden)  # e.g. pytest's faulthandler thread: earlier
-    assert roles[0] == "earlier" or roles == ["main"]
-    assert roles.count("main") == 1 and set(roles) <= {"main", "earlier"}
+    # e.g. pytest's faulthandler thread: earlier; a forkserver or resource tracker that an
+    # earlier test started: helper (they live as long as this process)
+    roles = sorted(x.role for x in idle.hidden)
+    assert roles.count("main") == 1 and set(roles) <= {"main", "earlier", "helper"}
     with watch() as busy:
         cpu_bound(units_for(0.1))
     (main,) = [x for x in (*busy.workers, *busy.hidden) if x.role == "main"]
