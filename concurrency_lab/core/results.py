@@ -40,7 +40,11 @@ from typing import Any
 __all__ = ["Result", "summary_of"]
 
 _REPR_WIDTH = 100
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Characters Markdown (or the math typesetter JupyterLab runs on Markdown output) would read
+# as formatting. They become HTML character references, not backslash escapes: "\(" and
+# "\[" open inline and display math in JupyterLab, so "(90%)" escaped that way came out
+# as a formula.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]<>#|~$&]")
 
 
 class Result:
@@ -89,7 +93,10 @@ class Result:
         return f"<{type(self).__name__}: {text}>"
 
     def _repr_markdown_(self) -> str:
-        lines = [_MARKDOWN_SPECIAL.sub(r"\\\1", line) for line in self.summary().splitlines()]
+        lines = [
+            _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", line)
+            for line in self.summary().splitlines()
+        ]
         return "  \n".join(line for line in lines if line.strip())
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:

@@ -106,7 +106,8 @@ def test_a_repr_the_class_writes_itself_is_kept_and_inherited():
 def test_in_jupyter_a_result_reads_as_prose():
     data, _ = DisplayFormatter().format(Tosses(heads=7, tosses=10))
     assert data["text/plain"] == "7 of 10 tosses came up heads (70%)."
-    assert data["text/markdown"] == r"7 of 10 tosses came up heads \(70%\)."
+    # no backslash before "(": JupyterLab would typeset "\(70%\)" as math
+    assert data["text/markdown"] == "7 of 10 tosses came up heads (70%)."
     assert pretty(Tosses(heads=7, tosses=10)) == "7 of 10 tosses came up heads (70%)."
 
 
@@ -117,7 +118,7 @@ def test_markdown_escapes_what_markdown_would_eat_and_keeps_line_breaks():
             return "n_workers * 2 ran [fast]\n\n<b>not bold</b>"
 
     assert Code()._repr_markdown_() == (
-        r"n\_workers \* 2 ran \[fast\]" + "  \n" + r"\<b\>not bold\</b\>"
+        "n&#95;workers &#42; 2 ran &#91;fast&#93;  \n&#60;b&#62;not bold&#60;/b&#62;"
     )
 
 
