@@ -11,8 +11,9 @@ workers. :func:`measure_scaling` keeps the numbers honest:
 * Pools are created once per worker count and warmed up first: process start-up is measured
   separately (``cold_s``), not mixed into the curve.
 * The work is at least 10 units per worker, so every worker gets an even share; by default
-  it is sized to about 0.3 s here (more on machines with many cores, at most 1 s), and the
-  worker counts stop at twice the cores, at most 16 (``lesson_processes``).
+  it is sized to about 0.25 s here (more on machines with many cores, at most 0.6 s), and the
+  worker counts stop at twice the cores, at most 16 (``lesson_processes``). Five repeats by
+  default: one disturbed repeat cannot decide a verdict (see :func:`~.maths.spread`).
 * Other programs' CPU use is measured alongside (:func:`~concurrency_lab.core.load.measure_load`)
   and named in the result's sentence when it mattered.
 * Every wait is bounded, and pools are shut down (processes stopped on an error or an
@@ -73,12 +74,12 @@ def size_work(
 ) -> int:
     """Work units for a sweep: about ``work_s`` seconds here, and >= 10 units per worker.
 
-    ``work_s`` defaults to 0.3 s, more with more workers (0.05 s per worker), at most 1 s.
+    ``work_s`` defaults to 0.25 s, more with more workers (30 ms per worker), at most 0.6 s.
     :func:`~concurrency_lab.io_wait` is sized in milliseconds, without calibrating.
     """
     top = max(counts)
     if work_s is None:
-        work_s = min(1.0, max(0.3, 0.05 * top))
+        work_s = min(0.6, max(0.25, 0.03 * top))
     if workload is io_wait:
         units = max(1, round(work_s / IO_UNIT_S))
     else:
@@ -161,7 +162,7 @@ def measure_scaling(
     work_s: float | None = None,
     serial_fraction: float = 0.0,
     start_method: str | None = None,
-    repeats: int = 3,
+    repeats: int = 5,
     timeout_s: float = 60.0,
     progress: bool | Callable[[int, int], None] = False,
 ) -> ScalingResult:
@@ -193,7 +194,7 @@ def measure_scaling(
         serial_fraction: share of the work (0..1) that runs as one task before the
             rest is split: Amdahl's serial part.
         start_method: for processes: ``"fork"``, ``"spawn"``, ``"forkserver"`` or ``None``.
-        repeats: timed repeats per point (medians are reported).
+        repeats: timed repeats per point (medians are reported, 5 by default).
         timeout_s: limit for any one batch of tasks.
         progress: ``True`` for a progress bar, or a function ``f(done, total)``.
 
