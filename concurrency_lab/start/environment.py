@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import importlib.metadata
 import platform
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,10 +55,12 @@ def version_tuple(text: str) -> tuple[int, ...]:
     """
     parts = []
     for piece in text.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
+        digits = re.match(r"\d+", piece)
+        if digits is None:
             break
-        parts.append(int(digits))
+        parts.append(int(digits.group()))
+        if digits.end() < len(piece):  # "5rc1": a pre-release of 5; nothing after it counts
+            break
     return tuple(parts)
 
 
