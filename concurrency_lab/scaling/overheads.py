@@ -21,12 +21,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import cast
 
 from ..core.machine import check_start_method, start_method_label, start_methods_to_compare
 from ..core.results import Result
 from ..core.validate import check_kind, check_n_workers, check_timeout, check_whole
 from ..core.workloads import noop, spin
-from .pools import pool, timed_batch, wait_all
+from .pools import Kind, pool, timed_batch, wait_all
 from .results import plural
 
 __all__ = [
@@ -118,7 +119,7 @@ class PoolStartupResult(Result):
 
 def measure_pool_startup(
     *,
-    kind: str = "process",
+    kind: Kind = "process",
     n_workers: int = 2,
     start_method: str | None = None,
     repeats: int = 3,
@@ -138,7 +139,7 @@ def measure_pool_startup(
         TypeError, ValueError: bad arguments.
         WorkerTimeoutError: a batch did not finish within ``timeout_s``.
     """
-    kind = check_kind(kind)
+    kind = cast(Kind, check_kind(kind))
     n_workers = check_n_workers(n_workers, kind)
     repeats = check_whole(repeats, "repeats", low=1)
     timeout_s = check_timeout(timeout_s)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Literal, cast
 
 from ..core.load import measure_load
 from ..core.machine import check_start_method, gil_enabled, lesson_processes, usable_cores
@@ -43,7 +43,7 @@ from ..core.validate import (
 )
 from ..core.workloads import IO_UNIT_S, calibrate, cpu_bound, gil_releasing, io_wait, zlib_compress
 from .maths import check_fraction, split_work, worker_counts
-from .pools import pool, timed_batch
+from .pools import Kind, pool, timed_batch
 from .results import ScalingPoint, ScalingResult, plural
 
 __all__ = [
@@ -156,7 +156,7 @@ def _reporter(
 def measure_scaling(
     workload: Callable[[int], Any] = cpu_bound,
     *,
-    kinds: Sequence[str] = ("thread", "process"),
+    kinds: Sequence[Kind] = ("thread", "process"),
     n_workers: Sequence[int] | int | None = None,
     total_work: int | None = None,
     work_s: float | None = None,
@@ -207,9 +207,8 @@ def measure_scaling(
         WorkerError, WorkerCrashedError, WorkerTimeoutError: a task failed; pools are stopped.
     """
     check_callable(workload, "workload")
-    if isinstance(kinds, str):
-        kinds = (kinds,)
-    kinds = tuple(dict.fromkeys(check_kind(k) for k in kinds))
+    names: Sequence[str] = (kinds,) if isinstance(kinds, str) else kinds
+    kinds = tuple(dict.fromkeys(cast(Kind, check_kind(k)) for k in names))
     if not kinds:
         raise ValueError("'kinds' is empty: give 'thread', 'process' or both.")
     if n_workers is None:
@@ -330,9 +329,9 @@ _units_cache: dict[tuple[str, float], int] = {}
 
 def scaling_experiment(
     *,
-    workload: str = "cpu",
+    workload: Literal["cpu", "c", "zlib", "io"] = "cpu",
     max_workers: int | None = None,
-    kinds: Sequence[str] = ("thread", "process"),
+    kinds: Sequence[Kind] = ("thread", "process"),
     start_method: str | None = None,
     size_s: float = 0.05,
     repeats: int = 3,
@@ -359,18 +358,18 @@ def scaling_experiment(
     Raises:
         ValueError: unknown workload, a bad size, or too many workers.
     """
-    workload = check_choice(workload, "workload", tuple(SCALING_WORKLOADS))
+    key = check_choice(workload, "workload", tuple(SCALING_WORKLOADS))
     size_s = check_number(size_s, "size_s", low=0, high=10, low_open=True, unit=" seconds")
-    fn = SCALING_WORKLOADS[workload][1]
+    fn = SCALING_WORKLOADS[key][1]
     cap = max(2, lesson_processes(2))
     if max_workers is None:
         max_workers = max(2, usable_cores())
     max_workers = check_whole(max_workers, "max_workers", low=1, high=cap)
     counts = worker_counts(max_workers)
-    key = (workload, float(size_s))
-    if key not in _units_cache:
-        _units_cache[key] = size_work(fn, (1,), size_s)
-    units = max(_units_cache[key], UNITS_PER_WORKER * max(counts))
+    cached = (key, float(size_s))
+    if cached not in _units_cache:
+        _units_cache[cached] = size_work(fn, (1,), size_s)
+    units = max(_units_cache[cached], UNITS_PER_WORKER * max(counts))
     return measure_scaling(
         fn,
         kinds=kinds,
