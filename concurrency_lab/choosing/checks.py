@@ -1,7 +1,8 @@
-"""Self-checks for ``07-choosing-a-model.ipynb`` and ``08-common-problems.ipynb``.
+"""Self-checks for ``07-choosing-a-model.ipynb``: ``cl.check.choosing.<exercise>(...)``.
 
-Each check runs your function with a timeout in a helper thread, so a version
-that would hang reports a hint instead of freezing the notebook.
+Each check judges the learner's answer (running their code in a helper thread with a
+timeout, so a version that hangs reports a hint instead of freezing the notebook). A failure
+names the concept; ``cl.check.hint()`` gives more concrete hints, the last one the code.
 """
 
 from __future__ import annotations
@@ -14,67 +15,105 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.children import stop_processes
-from ..core.feedback import Feedback, call_with_timeout
+from ..core.feedback import Feedback, call_with_timeout, failed, passed
 from ..core.machine import get_context
-from ..problems.traps import square
-from .models import ScenarioMatrix, run_coroutine
+from .coroutines import run_coroutine
+from .matrix import MatrixResult
 
-__all__ = ["best_model", "fetches_concurrently", "runs_on_any_executor"]
+__all__ = ["fetch_all", "run_all", "square", "tiny_tasks"]
 
 
-def best_model(matrix: ScenarioMatrix, workload: str, answer: str) -> Feedback:
-    """Exercise 07-1: which model ran ``workload`` fastest on *your* machine?
+def square(x: int) -> int:
+    """``x * x``: the function Exercise 3 hands to your ``run_all`` (module-level, so a
+    process pool can import it)."""
+    return x * x
 
-    Any model within 10% of the fastest counts as right: the difference is
-    within the noise of one measurement.
+
+# --------------------------------------------------------------------------- Exercise 1
+
+_BATCH_CODE = """```python
+# tiny tasks in batches of 250: one hand-over per batch, not per task
+with ProcessPoolExecutor(max_workers=2) as pool:
+    results = list(pool.map(cl.spin, [2_000] * 2_000, chunksize=250, timeout=60))
+```"""
+
+
+def tiny_tasks(prediction: str, result: MatrixResult) -> Feedback:
+    """Exercise 1: predict which model runs 2,000 tiny tasks fastest, then measure.
+
+    ``result`` is ``cl.choosing.compare_models(cl.spin, [2_000] * 2_000)``. Any model within
+    10 % of the fastest counts as right (the difference is within a run's noise); a cell
+    faster than the work allows is left out.
     """
-    if not isinstance(matrix, ScenarioMatrix):
-        return Feedback(
-            False, "Pass the matrix you measured: matrix = cl.choosing.scenario_matrix()."
+    exercise = "choosing.tiny_tasks"
+    if not isinstance(result, MatrixResult) or len(result.workloads) != 1:
+        return failed(
+            exercise,
+            "Pass the measurement as the second argument: "
+            "tiny = cl.choosing.compare_models(cl.spin, [2_000] * 2_000).",
         )
-    if workload not in matrix.workloads:
-        return Feedback(False, f"{workload!r} is not a row of your matrix: {matrix.workloads}.")
-    if not answer:
-        return Feedback(
-            False,
-            f"Set my_answer to the model whose cell in the {workload!r} row of your heat map is "
-            f"the greenest: one of {', '.join(map(repr, matrix.models))}.",
+    models = [m for m in result.models]
+    if not isinstance(prediction, str) or not prediction.strip():
+        return failed(
+            exercise,
+            f"Write your prediction first: set my_prediction to one of "
+            f"{', '.join(map(repr, models))}, before you look at the numbers.",
         )
-    if answer not in matrix.models:
-        return Feedback(
-            False, f"{answer!r} is not a column of your matrix; choose from {matrix.models}."
+    answer = prediction.strip().lower()
+    if answer not in models:
+        return failed(exercise, f"{prediction!r} is not one of {', '.join(map(repr, models))}.")
+    w = result.workloads[0]
+    fastest, best = result.fastest(w)
+    speed = {m: result.speedup(w, m) for m in models}
+    numbers = ", ".join(f"{m} {s:.2f}x" for m, s in speed.items() if m != "serial")
+    fair = [m for m in models if not result.is_noise(w, m)]
+    ok = [m for m in fair if speed[m] >= 0.9 * best]
+    if answer in ok:
+        why = (
+            "each task is about a tenth of a millisecond of work, less than a pool needs to "
+            "pickle it, hand it to a worker and send the result back"
+            if fastest == "serial" or "serial" in ok
+            else "on this machine the pools' hand-over was cheap enough to pay off"
         )
-    speed = {m: matrix.speedup(workload, m) for m in matrix.models}
-    fastest = max(speed, key=speed.__getitem__)
-    if speed[answer] >= 0.9 * speed[fastest]:
-        if answer == "serial":
-            return Feedback(
-                True,
-                f"Here nothing beat serial by more than 10% on {workload} (best: {fastest}, "
-                f"{speed[fastest]:.1f}x). Was the machine busy? Run the matrix again to see.",
-            )
-        return Feedback(
-            True,
-            f"{answer} ran {workload} {speed[answer]:.1f}x faster than serial here"
-            + (f" (fastest: {fastest}, {speed[fastest]:.1f}x)." if fastest != answer else "."),
+        return passed(
+            exercise,
+            f"Right: {answer} was among the fastest here (speedup over serial: {numbers}): {why}.",
         )
-    return Feedback(
-        False,
-        f"On your machine {answer} ran {workload} at {speed[answer]:.1f}x, but {fastest} reached "
-        f"{speed[fastest]:.1f}x. Read the {workload!r} row of the heat map: the greenest cell "
-        f"wins.",
+    return failed(
+        exercise,
+        f"You predicted {answer}, but it ran at {speed[answer]:.2f}x of serial, and "
+        f"{fastest} was fastest ({numbers}). What does a pool do for every task, before "
+        f"and after the 0.1 ms of work?",
+        "For each task a pool puts the call on a queue; a process pool also pickles it, "
+        "sends it through a pipe to a worker and sends the result back. Compare that with "
+        "0.1 ms of work.",
+        "When each task is tiny, handing it over costs more than the work: serial wins. "
+        "Batch the tasks (chunksize) or give each one more work, and pools pay again.",
+        _BATCH_CODE,
     )
 
 
-def fetches_concurrently(fetch_all: Callable[..., Any]) -> Feedback:
-    """Exercise 07-2: ``async def fetch_all(items, fetch)`` must await every ``fetch`` at once.
+# --------------------------------------------------------------------------- Exercise 2
 
-    The check hands you a ``fetch`` coroutine function that counts how many
-    fetches are in flight together, so the verdict does not depend on timing.
+_GATHER_CODE = """```python
+async def fetch_all(items, fetch):
+    return list(await asyncio.gather(*(fetch(item) for item in items)))
+```"""
+
+
+def fetch_all(fetch_all_fn: Callable[..., Any]) -> Feedback:
+    """Exercise 2: ``async def fetch_all(items, fetch)`` must have every fetch wait at once.
+
+    The check hands your coroutine a ``fetch`` that counts how many fetches are waiting at
+    the same moment, so the verdict does not depend on timing; results must come back in
+    the order of ``items``.
     """
-    if not inspect.iscoroutinefunction(fetch_all):
-        return Feedback(
-            False, "Define it with 'async def fetch_all(items, fetch):' so it can use await."
+    exercise = "choosing.fetch_all"
+    if not inspect.iscoroutinefunction(fetch_all_fn):
+        return failed(
+            exercise,
+            "fetch_all must be a coroutine function, so that it can await: define it with "
+            "'async def fetch_all(items, fetch):'.",
         )
     items = list(range(8))
     state = {"now": 0, "most": 0}
@@ -89,24 +128,33 @@ def fetches_concurrently(fetch_all: Callable[..., Any]) -> Feedback:
         return item * 10
 
     try:
-        got = run_coroutine(fetch_all(items, fetch), timeout_s=10)
+        got = run_coroutine(fetch_all_fn(items, fetch), timeout_s=10)
     except Exception as exc:
-        return Feedback(False, f"Your coroutine raised {type(exc).__name__}: {exc}")
-    if got is None or list(got) != [i * 10 for i in items]:
-        return Feedback(
-            False,
-            f"Return the results in the order of items: expected {[i * 10 for i in items]}, got "
-            f"{got!r}. (asyncio.gather returns them in the order you passed the coroutines.)",
+        return failed(exercise, f"Your coroutine raised {type(exc).__name__}: {exc}")
+    want = [i * 10 for i in items]
+    if got is None or list(got) != want:
+        return failed(
+            exercise,
+            f"Return the results in the order of items: expected {want}, got {got!r}.",
+            "asyncio.gather returns the results in the order you passed the coroutines, "
+            "whichever finished first.",
+            _GATHER_CODE,
         )
     if state["most"] < len(items):
-        return Feedback(
-            False,
-            f"At most {state['most']} fetch(es) were waiting at once: each "
-            f"'await fetch(item)' in a "
-            f"loop waits for that one to finish. Create all the coroutines first, then "
-            f"'await asyncio.gather(*(fetch(i) for i in items))'.",
+        return failed(
+            exercise,
+            f"At most {state['most']} of {len(items)} fetches were waiting at the same time: "
+            f"an 'await' inside the loop lets each fetch finish before the next one starts.",
+            "Create all the coroutines first, without awaiting them one by one; then wait for "
+            "all of them together.",
+            "asyncio.gather(*coroutines) runs them all at once and returns their results in "
+            "order (on Python 3.11+, an asyncio.TaskGroup does the same).",
+            _GATHER_CODE,
         )
-    return Feedback(True, f"All {len(items)} fetches waited together, results in order.")
+    return passed(exercise, f"All {len(items)} fetches waited together; results in order.")
+
+
+# --------------------------------------------------------------------------- Exercise 3
 
 
 class _Watch:
@@ -130,16 +178,18 @@ class _WatchedFuture(cf.Future):  # type: ignore[type-arg]
         return super().exception(timeout)
 
 
-def _watched(base: type[cf.Executor], watch: _Watch) -> type[cf.Executor]:
-    """``base`` with ``map`` and the futures of ``submit`` noting a timeout in ``watch``."""
+def _watched(base: Any, watch: _Watch) -> Any:
+    """``base`` (an executor class) whose ``map`` and futures note a timeout in ``watch``."""
 
-    class Watched(base):  # type: ignore[valid-type, misc]
-        def map(self, fn: Callable[..., Any], *iterables: Any, timeout: Any = None, **kw: Any):
+    class Watched(base):  # type: ignore[misc]
+        def map(
+            self, fn: Callable[..., Any], *iterables: Any, timeout: Any = None, **kw: Any
+        ) -> Any:
             if timeout is not None:
                 watch.timed = True
             return super().map(fn, *iterables, timeout=timeout, **kw)
 
-        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
             future = super().submit(fn, *args, **kwargs)
             future.__class__ = _WatchedFuture
             future._lab_watch = watch
@@ -158,21 +208,30 @@ def _mentions_timeout(fn: Callable[..., Any]) -> bool:
     return re.search(r"\btimeout\s*=\s*(?!None\b)", source) is not None
 
 
-def runs_on_any_executor(run_all: Callable[..., Any]) -> Feedback:
-    """Exercise 07-3: ``run_all(executor, fn, items)`` must work with threads and processes alike.
+_MAP_CODE = """```python
+def run_all(executor, fn, items):
+    return list(executor.map(fn, items, timeout=30))
+```"""
 
-    It is called with a ``ThreadPoolExecutor`` and a ``ProcessPoolExecutor``
-    (``fn`` is :func:`concurrency_lab.problems.square`), and must return a list of
-    results in the order of ``items``, waiting with a timeout: the check's
-    executors notice ``map(..., timeout=...)`` and ``future.result(timeout=...)``;
-    a timeout given to ``cf.wait`` or ``cf.as_completed`` is found in your source.
+
+def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
+    """Exercise 3: ``run_all(executor, fn, items)`` must work with threads and processes alike.
+
+    It is called with a ``ThreadPoolExecutor`` and a ``ProcessPoolExecutor`` (``fn`` is
+    :func:`square`) and must return a list of results in the order of ``items``, waiting
+    with a timeout: the check's executors notice ``map(..., timeout=...)`` and
+    ``future.result(timeout=...)``; a timeout given to ``cf.wait`` or ``cf.as_completed`` is
+    found in your source.
     """
-    if not callable(run_all):
-        return Feedback(False, f"Pass your function itself (got {type(run_all).__name__}).")
+    exercise = "choosing.run_all"
+    if not callable(run_all_fn):
+        return failed(
+            exercise, f"Pass your function itself, without calling it (got {run_all_fn!r})."
+        )
     items = [3, 1, 4, 1, 5, 9]
     want = [square(i) for i in items]
     watch = _Watch()
-    executors = {
+    executors: dict[str, Callable[[], Any]] = {
         "ThreadPoolExecutor": lambda: _watched(cf.ThreadPoolExecutor, watch)(2),
         "ProcessPoolExecutor": lambda: _watched(cf.ProcessPoolExecutor, watch)(
             2, mp_context=get_context()
@@ -181,33 +240,47 @@ def runs_on_any_executor(run_all: Callable[..., Any]) -> Feedback:
     for name, make in executors.items():
         ex = make()
         try:
-            status, value = call_with_timeout(run_all, ex, square, items, timeout_s=30)
+            status, value = call_with_timeout(run_all_fn, ex, square, items, timeout_s=30)
         finally:
+            procs = list((getattr(ex, "_processes", None) or {}).values())
             ex.shutdown(wait=False, cancel_futures=True)
-            stop_processes((getattr(ex, "_processes", None) or {}).values())
+            stop_processes(procs)
         if status == "hung":
-            return Feedback(False, f"With a {name} your function ran for 30 s without returning.")
+            return failed(
+                exercise,
+                f"With a {name} your function ran for 30 s without returning.",
+                "Does it wait for something that never comes? Each result must be collected once.",
+                _MAP_CODE,
+            )
         if status == "error":
-            return Feedback(False, f"With a {name} it raised {type(value).__name__}: {value}")
+            return failed(exercise, f"With a {name} it raised {type(value).__name__}: {value}")
         if value is not None and not isinstance(value, list) and hasattr(value, "__iter__"):
-            return Feedback(
-                False,
-                "You returned an iterator (executor.map is lazy): wrap it in list(...), with a "
-                "timeout: list(executor.map(fn, items, timeout=30)).",
+            return failed(
+                exercise,
+                "You returned an iterator: executor.map is lazy, and gives each result only "
+                "when asked, so nothing waited for the tasks yet.",
+                "Collect every result into a list before returning.",
+                _MAP_CODE,
             )
         if isinstance(value, list) and value and isinstance(value[0], cf.Future):
-            return Feedback(
-                False, "You returned futures: collect their values with f.result(timeout=30)."
+            return failed(
+                exercise,
+                "You returned futures, not their results: a future is a promise of a value.",
+                "Ask each future for its value, with a limit on the wait: "
+                "future.result(timeout=30).",
+                _MAP_CODE,
             )
         if value != want:
-            return Feedback(False, f"With a {name}: expected {want}, got {value!r}.")
-    if not (watch.timed or _mentions_timeout(run_all)):
-        return Feedback(
-            False,
-            "The results are right, but nothing waited with a timeout: if a task hung, so would "
-            "your function. Give the wait a limit: list(executor.map(fn, items, timeout=30)), "
-            "or future.result(timeout=30).",
+            return failed(exercise, f"With a {name}: expected {want}, got {value!r}.")
+    if not (watch.timed or _mentions_timeout(run_all_fn)):
+        return failed(
+            exercise,
+            "The results are right, but nothing waited with a timeout: if one task hung, your "
+            "function would wait for ever.",
+            "executor.map and future.result both take timeout=...: give the wait a limit.",
+            _MAP_CODE,
         )
-    return Feedback(
-        True, "The same function drove a thread pool and a process pool: one interface, two models."
+    return passed(
+        exercise,
+        "The same function drove a thread pool and a process pool: one interface, two models.",
     )

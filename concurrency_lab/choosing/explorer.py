@@ -1,80 +1,99 @@
-"""A scenario-matrix explorer: pick models and sizes, run, see the heat map and the advice."""
+"""The matrix explorer: pick a kind of work, the models and the sizes; measure; read the advice.
+
+Introduced in ``07-choosing-a-model.ipynb``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
-import ipywidgets as W
+from ..view.explorer import Choice, Explorer, Slider, StartMethod
+from .advice import recommend
+from .matrix import (
+    MODELS,
+    WORKLOADS,
+    MatrixResult,
+    Model,
+    Workload,
+    default_matrix_workers,
+    scenario_matrix,
+)
+from .plots import plot_scenario_matrix
 
-from ..view.explorer import run_button, safe_callback, show_in
-from .models import MODELS, WORKLOADS, default_matrix_workers, recommend, scenario_matrix
-
-__all__ = ["scenario_explorer"]
+__all__ = ["measure_row", "scenario_explorer"]
 
 
-def scenario_explorer(**matrix_options: Any) -> W.VBox:
-    """Controls for :func:`~concurrency_lab.scenario_matrix`: models, workers, task size.
+def measure_row(
+    *,
+    workload: Workload = "cpu",
+    models: Sequence[Model] = ("threads", "processes", "asyncio"),
+    n_workers: int = 2,
+    task_s: float = 0.02,
+    start_method: str | None = None,
+) -> MatrixResult:
+    """One row of :func:`~concurrency_lab.choosing.scenario_matrix`, measured once (quick).
 
-    Press the button to measure; the heat map and the decision guide's advice for
-    the chosen workload appear below. Nothing runs until the button is pressed.
-    Introduced in ``07-choosing-a-model.ipynb``.
-
-    Args:
-        **matrix_options: passed on to :func:`~concurrency_lab.scenario_matrix`
-            (e.g. ``start_method="spawn"``).
+    What the explorer's Run button calls: about a second on 2 cores with the defaults.
     """
-    from .plots import plot_scenario_matrix
+    return scenario_matrix(
+        workloads=[workload],
+        models=["serial", *models],
+        n_workers=n_workers,
+        task_s=task_s,
+        start_method=start_method,
+        repeats=1,
+        progress=False,
+    )
 
-    models = W.SelectMultiple(
-        options=[m for m in MODELS if m != "serial"],
-        value=[m for m in MODELS if m != "serial"],
-        description="models",
-        rows=3,
-    )
-    workloads = W.SelectMultiple(
-        options=list(WORKLOADS), value=list(WORKLOADS), description="workloads", rows=4
-    )
-    n_workers = W.IntSlider(
-        value=default_matrix_workers(),
-        min=1,
-        max=16,
-        description="n_workers",
-        continuous_update=False,
-    )
-    task_ms = W.IntSlider(
-        value=50, min=10, max=200, step=10, description="task (ms)", continuous_update=False
-    )
-    advise = W.Dropdown(options=list(WORKLOADS), value="cpu", description="advise for")
-    button = run_button("Measure the matrix")
-    out = W.Output()
-    box = W.VBox([W.HBox([workloads, models]), n_workers, task_ms, advise, button, out])
-    box.result = None  # type: ignore[attr-defined]
 
-    def run(_: Any = None) -> None:
-        show_in(out, "Measuring every cell of the matrix...")
-        options = {"progress": False, **matrix_options}
-        matrix = scenario_matrix(
-            workloads=list(workloads.value),
-            models=["serial", *models.value],
-            n_workers=n_workers.value,
-            task_s=task_ms.value / 1000,
-            **options,
-        )
-        box.result = matrix  # type: ignore[attr-defined]
-        if advise.value in matrix.workloads:
-            advice = recommend(matrix, workload=advise.value).reasoning
-        else:
-            advice = f"(add {advise.value!r} to the workloads to get advice for it)"
-        show_in(out, plot_scenario_matrix(matrix), advice)
+def _advice(matrix: MatrixResult) -> str:
+    return str(recommend(matrix, workload=matrix.workloads[0]))
 
-    button.on_click(safe_callback(out, run))
-    box.button = button  # type: ignore[attr-defined]
-    box.output = out  # type: ignore[attr-defined]
-    box.controls = {  # type: ignore[attr-defined]
-        "workloads": workloads,
-        "models": models,
-        "n_workers": n_workers,
-        "task_ms": task_ms,
-        "advise": advise,
-    }
-    return box
+
+def scenario_explorer() -> Explorer[MatrixResult]:
+    """Controls for one row of the model matrix; press **Measure** to run it.
+
+    The heat map row and the decision guide's reasoning for it appear below. Each run
+    measures every cell once (the lesson's matrix keeps the best of three), so expect more
+    noise here; nothing runs until the button is pressed.
+
+    Introduced in ``07-choosing-a-model.ipynb``.
+    """
+    return Explorer(
+        measure_row,
+        {
+            "workload": Choice(
+                "kind of work", list(WORKLOADS), help="what each task does", value="cpu"
+            ),
+            "models": Choice(
+                "models",
+                [m for m in MODELS if m != "serial"],
+                multiple=True,
+                help="how to run the tasks, besides serially (select several with Ctrl or Cmd)",
+            ),
+            "n_workers": Slider(
+                "workers",
+                1,
+                16,
+                value=default_matrix_workers(),
+                help="threads or processes per pool; coroutines in flight for asyncio",
+            ),
+            "task_s": Slider(
+                "one task",
+                10,
+                200,
+                value=20,
+                step=10,
+                unit="ms",
+                scale=1e-3,
+                help="how long one task takes alone",
+            ),
+            "start_method": StartMethod(),
+        },
+        draw=plot_scenario_matrix,
+        describe=_advice,
+        title="One row of the model matrix",
+        button="Measure",
+        button_help="measure this row: serially and with each model chosen",
+        rows=[["workload"], ["models", "n_workers", "task_s", "start_method"]],
+    )
