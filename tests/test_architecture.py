@@ -115,7 +115,6 @@ def test_no_import_cycles():
 # Modules still being split into smaller ones; this list must end up empty.
 _TOO_LONG_FOR_NOW = {
     "concurrency_lab.choosing.models",
-    "concurrency_lab.problems.traps",
 }
 
 
