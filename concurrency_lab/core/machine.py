@@ -21,6 +21,7 @@ import sysconfig
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "FORKSERVER_PRELOAD",
@@ -31,6 +32,8 @@ __all__ = [
     "WINDOWS_MAX_PROCESSES",
     "CpuFacts",
     "GilStatus",
+    "Kind",
+    "StartMethodName",
     "available_start_methods",
     "cgroup_cpu_quota",
     "check_start_method",
@@ -49,8 +52,12 @@ __all__ = [
     "usable_cores",
 ]
 
-KINDS = ("thread", "process")
-START_METHODS = ("fork", "spawn", "forkserver")
+#: What runs the work: a thread of this process, or a process of its own.
+Kind = Literal["thread", "process"]
+#: How a new process starts (``multiprocessing`` start methods).
+StartMethodName = Literal["fork", "spawn", "forkserver"]
+KINDS: tuple[Kind, ...] = ("thread", "process")
+START_METHODS: tuple[StartMethodName, ...] = ("fork", "spawn", "forkserver")
 MAX_THREADS = 256
 #: ``concurrent.futures.ProcessPoolExecutor`` refuses more than 61 workers on Windows
 #: (``_MAX_WINDOWS_WORKERS = 63 - 2`` in CPython), and before Python 3.13 waiting on more

@@ -80,16 +80,17 @@ def start_method_dropdown(**layout: Any) -> W.Dropdown:
     """A dropdown of this platform's start methods, with the default named and preselected.
 
     (A value of ``None`` would show as an empty box, so the default is the string
-    ``"default"``; read the choice with :func:`chosen_start_method`.)
+    ``"default"``; read the choice with :func:`chosen_start_method`.) On macOS ``fork`` is
+    offered as "fork (unsafe on macOS)".
     """
-    from ..core.machine import available_start_methods, default_start_method
+    from ..core.machine import available_start_methods, default_start_method, start_method_label
 
     layout.setdefault(
         "tooltip", "how a new process starts: fork copies this one, spawn starts a fresh Python"
     )
     return W.Dropdown(
         options=[(f"default ({default_start_method()})", _DEFAULT)]
-        + [(m, m) for m in available_start_methods()],
+        + [(start_method_label(m), m) for m in available_start_methods()],
         value=_DEFAULT,
         description="start method",
         **layout,

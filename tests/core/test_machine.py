@@ -206,3 +206,15 @@ def test_gil_status_sentences(monkeypatch):
     assert "PYTHON_GIL=1" in machine.gil_status().describe()
     monkeypatch.delenv("PYTHON_GIL")
     assert "extension module" in machine.gil_status().describe()
+
+
+def test_the_start_method_menu_labels_fork_on_macos(monkeypatch):
+    from concurrency_lab.view.explorer import start_method_dropdown
+
+    monkeypatch.setattr(machine.sys, "platform", "darwin")
+    monkeypatch.setattr(
+        machine.multiprocessing, "get_all_start_methods", lambda: ["spawn", "fork", "forkserver"]
+    )
+    monkeypatch.setattr(machine.multiprocessing, "get_start_method", lambda allow_none: None)
+    labels = [label for label, _ in start_method_dropdown().options]
+    assert labels == ["default (spawn)", "spawn", "fork (unsafe on macOS)", "forkserver"]
