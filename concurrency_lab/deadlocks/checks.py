@@ -371,6 +371,14 @@ def back_off(pick_up: Callable[..., Any]) -> Feedback:
     )
 
 
+def sleep_is_coarse(platform: str = sys.platform, version: tuple[int, int] | None = None) -> bool:
+    """Whether ``time.sleep`` rounds short pauses up to the system timer's tick (about 15.6 ms):
+    Windows before Python 3.11, which brought high-resolution timers there. Every short pause
+    then lasts one tick, random or not, so a fixed pause cannot be told from the gaps."""
+    major_minor = version if version is not None else sys.version_info[:2]
+    return platform == "win32" and major_minor < (3, 11)
+
+
 def _same_pause(gaps_ns: list[int]) -> bool:
     """Whether the pauses between tries look fixed: 6 or more, and 60 % of them within 25 %
     of the shortest. A sleep never ends early, and a late wake-up on a busy machine makes a
@@ -378,7 +386,7 @@ def _same_pause(gaps_ns: list[int]) -> bool:
     not. Measured here (2 cores, load average about 4): fixed 1 ms and 5 ms pauses kept at
     least 82 % of their gaps there; uniform(0, 2 ms), (0, 10 ms), (0, 20 ms) and (1, 3 ms)
     at most 35 %."""
-    if len(gaps_ns) < 6:
+    if len(gaps_ns) < 6 or sleep_is_coarse():
         return False
     shortest = min(gaps_ns)
     return sum(g <= 1.25 * shortest for g in gaps_ns) >= 0.6 * len(gaps_ns)

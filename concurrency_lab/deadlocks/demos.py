@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import get_args
 
+from ..core.load import Load, measure_load
 from ..core.results import Result
 from ..core.validate import check_number, check_whole
 from .graph import natural_key
@@ -266,12 +267,14 @@ class StrategyComparisonResult(Result):
     Attributes:
         dinners: strategy -> its :class:`~concurrency_lab.deadlocks.DemoResult`.
         meals: meals each philosopher had to eat.
+        load: what other programs did to this machine meanwhile (``None`` if unknown).
 
     Introduced in ``05-deadlocks.ipynb``.
     """
 
     dinners: Mapping[Strategy, DemoResult]
     meals: int
+    load: Load | None = None
 
     def summary(self) -> str:
         d = self.dinners
@@ -308,6 +311,9 @@ class StrategyComparisonResult(Result):
                 f"With the arbitrator, {on_waiter:.0f} ms of that was waiting for the waiter "
                 f"itself: one philosopher collects forks at a time."
             )
+        busy = self.load.describe() if self.load is not None else ""
+        if busy:
+            parts.append(f"{busy} Waiting times grow on a busy machine; attempts hardly do.")
         return " ".join(parts)
 
 
@@ -341,10 +347,16 @@ def compare_strategies(
     """
     meals = check_whole(meals, "meals", low=1, high=1000)
     chosen = tuple(check_strategy(s) for s in strategies)
-    dinners = {
-        s: dining_philosophers(
-            n, strategy=s, meals=meals, eat_s=eat_s, detect_interval_s=detect_interval_s, seed=seed
-        )
-        for s in chosen
-    }
-    return StrategyComparisonResult(MappingProxyType(dinners), meals)
+    with measure_load() as meter:
+        dinners = {
+            s: dining_philosophers(
+                n,
+                strategy=s,
+                meals=meals,
+                eat_s=eat_s,
+                detect_interval_s=detect_interval_s,
+                seed=seed,
+            )
+            for s in chosen
+        }
+    return StrategyComparisonResult(MappingProxyType(dinners), meals, meter.load)

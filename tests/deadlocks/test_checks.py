@@ -303,3 +303,17 @@ def test_where_stuck_hints_point_to_current_frames_then_the_code():
     hints = _all_hints("deadlocks.where_stuck")
     assert "sys._current_frames()" in hints[0]
     assert hints[-1].startswith("```python") and "extract_stack(frame)[-1].line" in hints[-1]
+
+
+def test_back_off_does_not_judge_pauses_where_sleep_rounds_to_the_timer_tick(monkeypatch):
+    from concurrency_lab.deadlocks import checks as checks_module
+
+    assert checks_module.sleep_is_coarse("win32", (3, 10))
+    assert not checks_module.sleep_is_coarse("win32", (3, 11))
+    assert not checks_module.sleep_is_coarse("linux", (3, 10))
+    assert not checks_module.sleep_is_coarse("darwin", (3, 10))
+    # On Windows + Python 3.10 every short pause lasts one ~15.6 ms tick, random or not:
+    # the check must not call a random back-off "fixed" there, so it judges no pause at all.
+    monkeypatch.setattr(checks_module, "sleep_is_coarse", lambda: True)
+    fb = check.back_off(_pick_fixed_pause)
+    assert fb.ok and "waited out a busy `second`" in fb.message

@@ -329,3 +329,20 @@ def test_fifty_repeats_of_every_demo_leave_nothing_behind():
         )
         assert out.deadlock.threads == ("phil-0", "phil-1", "phil-2")
     assert set(threading.enumerate()) <= before
+
+
+def test_the_race_says_when_other_programs_kept_the_cores_busy():
+    import dataclasses
+
+    from concurrency_lab.core.load import Load
+
+    race = cl.deadlocks.compare_strategies(
+        3, meals=1, strategies=("none", "global_order"), detect_interval_s=FAST
+    )
+    busy = dataclasses.replace(race, load=Load(wall_s=1.0, cores=2, others_cores=1.5))
+    assert str(busy).endswith(
+        "Other programs kept about 1.5 of your 2 cores busy meanwhile, so about 0.5 were free. "
+        "Waiting times grow on a busy machine; attempts hardly do."
+    )
+    quiet = dataclasses.replace(race, load=Load(wall_s=1.0, cores=2, others_cores=0.0))
+    assert "Other programs" not in str(quiet)
