@@ -359,7 +359,7 @@ def back_off(pick_up: Callable[..., Any]) -> Feedback:
     verdict = _judge(ex, reg.events(), set(names), late, errors, report, hints)
     if verdict is not None:
         return verdict
-    if len(gaps) >= 6:
+    if len(gaps) >= 6 and not sleep_is_coarse():
         pauses = f"paused a varying moment between its {len(tries)} tries while `second` was busy"
     else:
         pauses = f"waited out a busy `second` in {len(tries)} tries"
