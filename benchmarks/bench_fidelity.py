@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-LESSONS_WITH_FIDELITY = ("threads_and_processes", "gil", "scaling", "races", "choosing")
+LESSONS_WITH_FIDELITY = ("threads_and_processes", "gil", "scaling", "races", "choosing", "problems")
 VERDICTS = ("right", "flagged", "wrong")
 
 

@@ -491,3 +491,18 @@ def test_stop_pool_never_hangs_on_a_worker_that_ignores_sigterm():
     process_tree.stop_pool(pool, timeout_s=1)
     assert time.perf_counter() - start < 5
     assert not any(w.is_alive() for w in workers)
+
+
+def test_fidelity_judges_the_oversubscription_sentence():
+    from concurrency_lab.problems.fidelity import HEADLINE_DEMOS, judge_oversubscription
+
+    assert judge_oversubscription(_made((0.40, 0.41), (0.05, 0.20), busy=False)).verdict == "right"
+    assert judge_oversubscription(_made((0.60, 0.40), (0.05, 0.20), busy=True)).verdict == "flagged"
+    assert judge_oversubscription(_made((0.60, 0.40), (0.05, 0.20), busy=False)).verdict == (
+        "flagged"
+    )
+    assert judge_oversubscription(_made((0.40, 0.41), (0.05, 0.06), busy=False)).verdict == (
+        "flagged"
+    )
+    assert judge_oversubscription(_made((0.40, 0.41), (0.05, 0.04), busy=False)).verdict == "wrong"
+    assert list(HEADLINE_DEMOS) == ["more workers than cores"]
