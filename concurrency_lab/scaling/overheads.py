@@ -23,11 +23,16 @@ from dataclasses import dataclass
 from statistics import median
 from typing import cast
 
-from ..core.machine import check_start_method, start_method_label, start_methods_to_compare
+from ..core.machine import (
+    Kind,
+    check_start_method,
+    start_method_label,
+    start_methods_to_compare,
+)
 from ..core.results import Result
 from ..core.validate import check_kind, check_n_workers, check_timeout, check_whole
 from ..core.workloads import noop, spin
-from .pools import Kind, pool, timed_batch, wait_all
+from .pools import pool, timed_batch, wait_all
 from .results import plural
 
 __all__ = [

@@ -14,15 +14,13 @@ import concurrent.futures as cf
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 from ..core.children import stop_processes
 from ..core.errors import WorkerCrashedError, WorkerError, WorkerTimeoutError
 from ..core.machine import get_context
 
-__all__ = ["Kind", "pool", "timed_batch", "wait_all"]
-
-Kind = Literal["thread", "process"]
+__all__ = ["pool", "timed_batch", "wait_all"]
 
 
 def _pool_processes(ex: Any) -> list[Any]:

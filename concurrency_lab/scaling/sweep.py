@@ -30,7 +30,13 @@ from contextlib import ExitStack
 from typing import Any, Literal, cast
 
 from ..core.load import measure_load
-from ..core.machine import check_start_method, gil_enabled, lesson_processes, usable_cores
+from ..core.machine import (
+    Kind,
+    check_start_method,
+    gil_enabled,
+    lesson_processes,
+    usable_cores,
+)
 from ..core.validate import (
     check_callable,
     check_can_send,
@@ -43,7 +49,7 @@ from ..core.validate import (
 )
 from ..core.workloads import IO_UNIT_S, calibrate, cpu_bound, gil_releasing, io_wait, zlib_compress
 from .maths import check_fraction, split_work, worker_counts
-from .pools import Kind, pool, timed_batch
+from .pools import pool, timed_batch
 from .results import ScalingPoint, ScalingResult, plural
 
 __all__ = [
