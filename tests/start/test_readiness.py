@@ -520,10 +520,7 @@ def test_course_root_prefers_a_course_folder_in_the_current_folder(monkeypatch, 
 # fixed (then remove it from the list).
 PYPI_NAME = re.compile(r"pip install\s+(-U\s+)?['\"]?concurrency_lab\[")
 SINGLE_QUOTED = re.compile(r"pip install\s+(-e\s+)?'[^']*\[")
-UNFIXED = {
-    "concurrency_lab/choosing/models.py",
-    "notebooks/07-choosing-a-model.ipynb",
-}
+UNFIXED: set[str] = set()
 
 
 def test_no_new_install_hint_names_pypi_or_uses_single_quotes():
