@@ -50,10 +50,12 @@ _getattr, _dir, __all__ = lazy_names(
         "core.run": ["Run"],
         "core.machine": [
             "available_start_methods",
+            "cpu_facts",
             "default_start_method",
             "free_threaded_build",
             "get_context",
             "gil_enabled",
+            "start_methods_to_compare",
             "usable_cores",
         ],
         "core.workloads": [
