@@ -2,9 +2,10 @@
 
 The picture is the lesson. Each lane's thin line is the worker's lifetime; over it, a solid
 bar wherever the worker was on a CPU for at least half of a time step (one sample: 1 ms on
-Linux; longer watches use at most 2,000 steps), a pale bar where it ran for part of one. Two CPU-bound threads under the GIL take visible turns; two
-processes run solid side by side. Above the lanes, how many cores were busy at each moment
-(the sum of the lanes); beside them, each worker's CPU total in seconds.
+Linux; longer watches use at most 2,000 steps), a pale bar where it ran for part of one.
+Two CPU-bound threads under the GIL take visible turns; two processes run solid side by
+side. Above the lanes, how many cores were busy at each moment (the sum of the lanes, in
+bins of at least five samples); beside them, each worker's CPU total in seconds.
 
 Threads and processes differ by colour *and* by hatch and lane label, using the course
 palette (:mod:`concurrency_lab.view.style`).
@@ -118,8 +119,21 @@ def _legend(ax: Axes, result: Any, step_s: float) -> None:
     ax.set_axis_off()
 
 
+def _busy_edges(result: Any, edges: list[float]) -> list[float]:
+    """Bins of at least 5 sample intervals: a sample that lands a little late moves a
+    millisecond of one lane's CPU into the next bin, and in 1 ms bins two lanes that took
+    turns could then seem to add up to more than they did."""
+    step = edges[1] - edges[0] if len(edges) > 1 else 0.0
+    wanted = max(5 * (result.sample_interval_s or step), result.wall_s / 300)
+    n = max(1, min(len(edges) - 1, round(result.wall_s / max(wanted, 1e-9))))
+    return [result.wall_s * i / n for i in range(n + 1)]
+
+
 def _draw_busy(ax: Axes, result: Any, edges: list[float], scale: float, unit: str) -> None:
+    edges = _busy_edges(result, edges)
     _, busy = result.cores_busy(edges)
+    # no machine keeps more cores busy than it has; a higher bin is sampling jitter
+    busy = [min(b, result.cores) for b in busy] if result.cores else busy
     ax.set_title("Cores busy (sum of the lanes below)", loc="left", fontsize="medium")
     if not busy:
         ax.text(
