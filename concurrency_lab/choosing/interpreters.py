@@ -259,10 +259,10 @@ class InterpretersResult(Result):
                 "without their start-up or pickling. Python 3.14's InterpreterPoolExecutor "
                 "runs each task in a sub-interpreter with its own GIL: process-like isolation "
                 "inside one process.\n"
-                "How to get one: 'uv python install 3.14t', 'pyenv install 3.14t', the "
-                "python.org installers (macOS and Windows: choose the free-threaded binaries), "
-                "or a free-threaded package of your Linux distribution; then run this again.\n"
-                + caveats
+                "How to get one: 'uv python install 3.14t', 'pyenv install 3.14t', conda-forge's "
+                "python-freethreading package (in a separate environment), the python.org "
+                "installers (macOS and Windows: choose the free-threaded binaries), or a "
+                "free-threaded package of your Linux distribution; then run this again.\n" + caveats
             )
         lines = [f"Found {len(self.interpreters)} interpreter(s):"]
         for info in self.interpreters:
