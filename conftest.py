@@ -24,6 +24,11 @@ def _sigterm_to_interrupt(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+if hasattr(os, "register_at_fork"):
+    # A forked child (a pool worker) gets SIGTERM's default back before it runs anything: a
+    # Python-level handler only runs between bytecodes, so a worker busy in C code would not
+    # die on terminate() until it returned to Python.
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 
 def pytest_addoption(parser):
