@@ -245,6 +245,8 @@ def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
             procs = list((getattr(ex, "_processes", None) or {}).values())
             ex.shutdown(wait=False, cancel_futures=True)
             stop_processes(procs)
+            # with its workers gone, the pool's own helper thread ends too: wait for it
+            call_with_timeout(ex.shutdown, True, timeout_s=10)
         if status == "hung":
             return failed(
                 exercise,

@@ -86,6 +86,7 @@ class _Pools:
             else:
                 self.processes.shutdown(wait=False, cancel_futures=True)
                 stop_processes(procs)
+                self.processes.shutdown(wait=True)  # its workers are gone: this returns
 
 
 @dataclass(frozen=True)
