@@ -31,7 +31,7 @@ from typing import Any
 
 from ..core.errors import LabError
 from ..core.install import install_hint
-from ..core.machine import check_start_method, get_context
+from ..core.machine import StartMethodName, check_start_method, get_context
 from ..core.results import Result
 from ..core.validate import check_n_workers, check_number, check_timeout, check_whole
 from ..core.workloads import calibrate, cpu_bound
@@ -217,7 +217,7 @@ def dask_overhead(
     n_tasks: int = 8,
     task_s: float = 0.05,
     n_tiny: int = 200,
-    start_method: str | None = "spawn",
+    start_method: StartMethodName | None = "spawn",
     timeout_s: float = 60.0,
 ) -> DaskOverheadResult:
     """Run the same CPU tasks on a local process pool and on a Dask ``LocalCluster``.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.machine import StartMethodName
 from ..view.explorer import Choice, Explorer, Slider, StartMethod
 from .advice import recommend
 from .matrix import (
@@ -29,7 +30,7 @@ def measure_row(
     models: Sequence[Model] = ("threads", "processes", "asyncio"),
     n_workers: int = 2,
     task_s: float = 0.02,
-    start_method: str | None = None,
+    start_method: StartMethodName | None = None,
 ) -> MatrixResult:
     """One row of :func:`~concurrency_lab.choosing.scenario_matrix`, measured once (quick).
 

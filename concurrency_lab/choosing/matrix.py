@@ -32,6 +32,7 @@ from typing import Any, Literal, cast
 
 from ..core.load import Load
 from ..core.machine import (
+    StartMethodName,
     check_start_method,
     gil_enabled,
     lesson_processes,
@@ -361,7 +362,7 @@ def scenario_matrix(
     n_workers: int | None = None,
     n_tasks: int | None = None,
     task_s: float = 0.05,
-    start_method: str | None = None,
+    start_method: StartMethodName | None = None,
     repeats: int = 3,
     progress: bool = True,
     timeout_s: float = 60.0,
@@ -434,7 +435,7 @@ def compare_models(
     models: Sequence[Model] = ("serial", "threads", "processes"),
     async_fn: Callable[..., Any] | None = None,
     n_workers: int | None = None,
-    start_method: str | None = None,
+    start_method: StartMethodName | None = None,
     repeats: int = 3,
     releases_gil: bool | None = None,
     timeout_s: float = 60.0,
