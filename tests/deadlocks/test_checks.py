@@ -317,3 +317,17 @@ def test_back_off_does_not_judge_pauses_where_sleep_rounds_to_the_timer_tick(mon
     monkeypatch.setattr(checks_module, "sleep_is_coarse", lambda: True)
     fb = check.back_off(_pick_fixed_pause)
     assert fb.ok and "waited out a busy `second`" in fb.message
+
+
+def test_back_off_calls_a_busy_loop_a_busy_loop_on_a_busy_machine():
+    from concurrency_lab.deadlocks import checks as checks_module
+
+    # Quiet: a spinning pick_up makes thousands of tries in the 100 ms (measured: 6,000-25,000).
+    assert checks_module._no_pause(20_000, [4_000] * 19_999)
+    # Busy (load average ~100): few tries, but each burst still a few µs apart. The count alone
+    # called this "paused about 0.0 ms, the same every time", or passed it when the gaps varied.
+    bursts = [3_500] * 300 + [2_000_000, 9_000_000, 500_000] * 20
+    assert checks_module._no_pause(len(bursts) + 1, bursts)
+    # Any real sleep: the shortest measured ~60 µs, a random pause of up to 0.2 ms ~175 µs.
+    assert not checks_module._no_pause(500, [60_000 + 1_000 * (k % 230) for k in range(499)])
+    assert not checks_module._no_pause(3, [10, 10])  # too few tries to judge
