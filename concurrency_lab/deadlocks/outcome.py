@@ -160,12 +160,17 @@ class DemoResult(Result):
             )
         units = f"{self.done} {self.unit}{'s' * (self.done != 1)}"
         text = f"{head}{units} done in {self.elapsed_s:.2f} s ({done})"
-        text += f" after {self.retries} extra attempts." if self.retries else "."
+        if self.retries:
+            text += f" after {self.retries} extra attempt{'s' * (self.retries != 1)}."
+        else:
+            text += "."
         starved = [t for t in self.threads if self.progress[t] == 0]
         if starved and len(starved) < len(self.threads):
             text += f" {', '.join(starved)} got none."
         if self.threads_left:
-            text += f" {self.threads_left} threads did not stop in time."
+            text += (
+                f" {self.threads_left} thread{'s' * (self.threads_left != 1)} did not stop in time."
+            )
         return text
 
 

@@ -144,7 +144,7 @@ def test_lock_order_inversion_deadlocks_and_recovers():
     assert "(worker-1 holds A and waits for B (held by worker-2); worker-2 holds B" in text
     assert text.endswith(
         "2 transfers done in " + f"{out.elapsed_s:.2f} s (worker-1 1, "
-        "worker-2 1) after 1 extra attempts."
+        "worker-2 1) after 1 extra attempt."
     )
 
 
