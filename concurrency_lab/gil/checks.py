@@ -163,9 +163,9 @@ def _run_learner(fn: Callable[..., Any], work: Callable[[int], Any], timeout_s: 
         raise _fail(msg, *hints)
     if any(thread is caller[0] for thread, _, _ in calls):
         raise _fail(
-            "work(units) ran in the thread that called two_threads, not in new threads. Give "
-            "each threading.Thread the function and its arguments: target=work, "
-            "args=(units,) (target=work(units) would call it right away, in this thread).",
+            "work(units) ran in the thread that called two_threads, not in new threads. A "
+            "threading.Thread calls the function you hand it once you start() it; writing "
+            "work(units) yourself, even inside Thread(...), calls it right here.",
             *hints,
         )
     if calls[0][0] is calls[1][0]:
