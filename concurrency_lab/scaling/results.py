@@ -397,7 +397,10 @@ class ScalingResult(Result):
             beyond = self.beyond_cores(kind)
             if beyond:
                 text += f" {beyond}"
-        if self.flagged():
+        # Beyond the cores the workers share them, so repeats there may disagree without
+        # making the verdict at the cores less sure: only points within the cores ask for a
+        # rerun.
+        if any(p.n_workers <= max(self.usable_cores, 1) for p in self.flagged()):
             text += " Rerun to conclude."
         if self.load is not None and self.load.describe():
             text += f" {self.load.describe()}"

@@ -88,6 +88,17 @@ def test_summary_has_efficiency_load_and_notes():
     assert "Other programs" not in str(quiet)
 
 
+def test_noise_beyond_the_cores_does_not_undo_the_verdict_at_the_cores():
+    noisy_beyond = [1.0, 1.6, 1.1, 1.7, 1.05]
+    r = result([point("process", 2, GOOD), point("process", 3, noisy_beyond)])
+    assert r.status(r.point("process", 3)) == "noisy"
+    text = str(r)
+    assert "2 processes 1.88x. Efficiency with 2 processes: 94%." in text
+    assert "Rerun" not in text
+    within = result([point("process", 2, GOOD), point("process", 3, noisy_beyond)], cores=4)
+    assert "Rerun to conclude." in str(within)
+
+
 def test_table_has_two_decimals_and_percent():
     r = result([point("process", 1, [0.95, 0.96, 0.94]), point("process", 2, [1.8, 1.9, 1.84])])
     lines = r.table().splitlines()
