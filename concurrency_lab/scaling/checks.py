@@ -157,7 +157,7 @@ def _pool_hints() -> tuple[str, ...]:
 
 
 def pool_map(timed_map: Callable[..., Any], *, timeout_s: float = 60.0) -> Feedback:
-    """03, exercise 2: ``timed_map(work, tasks, n_workers, chunksize)`` returns
+    """03, exercise 1 (second part): ``timed_map(work, tasks, n_workers, chunksize)`` returns
     ``(results, seconds)``, running ``work`` on each task in a pool of ``n_workers``
     processes, ``chunksize`` tasks per message.
 
@@ -267,7 +267,7 @@ def _close(want: float) -> float:
 
 
 def amdahl(amdahl: Callable[[int, float], float]) -> Feedback:
-    """03, exercise 3: ``amdahl(n_workers, serial_fraction)``, the speedup Amdahl's law predicts."""
+    """03, exercise 2: ``amdahl(n_workers, serial_fraction)``, the speedup Amdahl's law predicts."""
     ex = "scaling.amdahl"
     problem = _not_a_function(ex, amdahl)
     if problem is not None:

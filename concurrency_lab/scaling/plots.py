@@ -145,7 +145,7 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
     fig, ax = new_axes(ax, figsize=(7, 4))
     readable = fit.outcome != "unclear" or fit.built_in == 0
     s = fit.serial_fraction if readable else fit.built_in
-    which = "your points imply" if readable else "built in (your points are too spread to read)"
+    which = "your points imply" if readable else "built in; your points are too spread to read"
     xs = sorted({2**i for i in range(0, max_workers.bit_length())} | {max_workers})
     xs = [x for x in xs if x <= max_workers]
     model = category("model")

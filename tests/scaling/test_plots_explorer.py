@@ -75,7 +75,7 @@ def test_plot_amdahl_draws_the_law_out_to_many_workers():
     assert any("ceiling 1/s = 3.3x" in t.get_text() for t in ax.texts)
     unclear = result([point("process", 2, [1.0, 1.9, 1.1])], serial_fraction=0.3).amdahl()
     drawn = cl.scaling.plot_amdahl(unclear).axes[0].lines[0].get_label()
-    assert "serial 30% (built in (your points are too spread to read))" in drawn
+    assert "serial 30% (built in; your points are too spread to read)" in drawn
     _must_differ(fig, "process", "model")
 
 
