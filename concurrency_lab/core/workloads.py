@@ -198,7 +198,9 @@ def whoami(wait_s: float = 0.0) -> tuple[int, str]:
     import threading
 
     pid, thread = os.getpid(), threading.current_thread().name
-    print(f"running in process {pid}, thread {thread}")
+    # One write with its newline: print(text) writes the text and the "\n" separately, and
+    # two workers printing at once could glue their lines together.
+    print(f"running in process {pid}, thread {thread}\n", end="")
     time.sleep(wait_s)
     return pid, thread
 
