@@ -66,8 +66,9 @@ def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
 
     The check hands your function a task that waits (at most 1 s) until the other thread
     arrives too. Two threads that really overlap both get through; threads started and
-    joined one at a time each wait alone. Then it checks that your function returned only
-    after both had finished.
+    joined one at a time each wait alone, and a task called in your function's own thread
+    (``target=task()``, with parentheses) never ran in a new one. Then it checks that your
+    function returned only after both had finished.
 
     Introduced in ``01-threads-and-processes.ipynb``.
     """
@@ -76,9 +77,13 @@ def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
         return problem
     barrier = threading.Barrier(2, timeout=1.0)
     finished: list[str] = []
+    ran_in: list[int] = []  # the thread ids the task ran in
+    caller: list[int] = []  # the thread id your function ran in
     lock = threading.Lock()
 
     def task() -> None:
+        with lock:
+            ran_in.append(threading.get_ident())
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
@@ -89,8 +94,12 @@ def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
         with lock:
             finished.append("together")
 
+    def call(given: Callable[[], None]) -> Any:
+        caller.append(threading.get_ident())
+        return run_two(given)
+
     began = time.perf_counter()
-    status, value = call_with_timeout(run_two, task, timeout_s=JOIN_TIMEOUT_S)
+    status, value = call_with_timeout(call, task, timeout_s=JOIN_TIMEOUT_S)
     elapsed = time.perf_counter() - began
     done_at_return = len(finished)
     deadline = time.monotonic() + 3.0
@@ -119,6 +128,16 @@ def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
             "Create a threading.Thread(target=task) for each of the two runs; nothing runs "
             "until you call its start().",
             "Keep the threads in a list, so that you can start them all and then join them.",
+            _JOIN_CODE,
+        )
+    if caller and caller[0] in ran_in:
+        return failed(
+            _START_THEN_JOIN,
+            "The task ran in your function's own thread, not in a new one: a thread runs the "
+            "function it was given as its target, and task() with parentheses runs right away, "
+            "where it is written.",
+            "Give the thread the function itself: target=task, without parentheses. start() is "
+            "what calls it, in the new thread.",
             _JOIN_CODE,
         )
     if "alone" in finished:

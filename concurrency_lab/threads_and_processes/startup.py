@@ -2,7 +2,8 @@
 
 :func:`measure_startup` times plain ``threading.Thread`` and ``multiprocessing`` ``Process``
 objects (not the lab's runners) that run a function doing nothing: ``start()`` then
-``join()``, several times each, in turns, and reports the medians.
+``join()``, several times each, in turns, and reports the fastest try of each (other
+programs can only slow a start down).
 
 ``forkserver`` gets three rows, because its cost depends on what has happened before:
 
@@ -285,7 +286,8 @@ def measure_startup(
         timeout_s: limit for any one start + join.
 
     Returns:
-        A :class:`StartupResult`; it prints as sentences with the medians and their ratios.
+        A :class:`StartupResult`; it prints as sentences with each row's fastest try and
+        its ratio to a thread's.
 
     Raises:
         ValueError, TypeError: bad arguments (nothing was started).

@@ -77,6 +77,24 @@ def test_other_wrong_answers_name_what_is_missing(answer, says):
     assert not fb.ok and says in fb.message
 
 
+def test_calling_the_task_instead_of_passing_it_is_named():
+    def called(task):
+        workers = [threading.Thread(target=task()) for _ in range(2)]  # task() runs right here
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    assert check.start_then_join(right).ok  # a pass forgets the hints earlier tests saw
+    fb = check.start_then_join(called)
+    assert not fb.ok
+    assert fb.message.startswith("The task ran in your function's own thread, not in a new one")
+    assert "target=task" not in fb.message  # the first answer names the concept, not the code
+    hints = hints_of(fb)
+    assert "target=task, without parentheses" in hints[0]
+    assert hints[-1].startswith("```python")
+
+
 def test_one_thread_only_is_caught():
     def one(task):
         t = threading.Thread(target=task)
