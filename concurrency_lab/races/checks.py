@@ -19,7 +19,7 @@ from ..core.validate import check_number, check_whole
 from .counters import SharedCounter
 from .schedules import interleavings
 from .steps import Program, ProgramError
-from .watched_buffer import watch_buffer
+from .watched_buffer import put_when_full, watch_buffer
 
 __all__ = ["bounded_buffer", "locked_counter", "locked_steps"]
 
@@ -285,7 +285,9 @@ def bounded_buffer(
     item must arrive exactly once, ``get()`` must wait while the buffer is empty, ``put()``
     while it holds ``capacity`` items, and (when the buffer keeps a ``threading.Condition``
     in ``self.cond`` and a deque in ``self.items``, as in the exercise) every change to
-    ``self.items`` must happen while holding ``self.cond``. Exercise 3 of
+    ``self.items`` must happen while holding ``self.cond``. Then a ``put()`` on a full buffer
+    with nobody to take an item, every timeout of ``self.cond`` cut to 50 ms, must raise or
+    return ``False``: not add the item anyway, drop it silently, or wait on. Exercise 3 of
     ``04-races-and-locks.ipynb``.
 
     Raises:
@@ -383,8 +385,60 @@ def bounded_buffer(
             "Use the condition to wait: `with self.cond:` and then `self.cond.wait_for(...)`.",
             _BUFFER_CODE,
         )
+    late = _when_full(buffer_class, capacity)
+    if late is not None:
+        return late
     return passed(
         _BUFFER,
         f"All {len(expected)} items arrived exactly once, and the buffer never held more than "
-        f"{capacity}.",
+        f"{capacity}. A put() on a full buffer whose wait ran out did not carry on as if "
+        f"there were room.",
     )
+
+
+def _when_full(buffer_class: type, capacity: int) -> Feedback | None:
+    """The second scene: a full buffer, nobody to take an item, and every timeout cut to
+    50 ms. ``None`` if ``put`` raised or returned ``False`` (or the scene could not run)."""
+    try:
+        buf = buffer_class(capacity)
+    except Exception:  # it worked for the first scene; nothing more to learn here
+        return None
+    outcome = put_when_full(buf, capacity=capacity)
+    scene = (
+        f"The check filled a new buffer with {capacity} items, with nobody to take one, cut "
+        f"every timeout of self.cond to 50 ms, and called put() once more:"
+    )
+    check_it = (
+        "What does put() do when its wait runs out? wait_for(..., timeout=...) then returns "
+        "False: check that result."
+    )
+    if outcome == "appended":
+        return failed(
+            _BUFFER,
+            f"{scene} after its wait ran out, put() added the item anyway, so the buffer held "
+            f"more than {capacity}. A timeout you ignore is worse than none.",
+            check_it,
+            _WAIT_FOR_HINT,
+            _BUFFER_CODE,
+        )
+    if outcome == "dropped":
+        return failed(
+            _BUFFER,
+            f"{scene} after its wait ran out, put() returned without adding the item and "
+            f"without saying so: the item is lost, and the caller cannot know.",
+            check_it,
+            "If wait_for returns False, raise (TimeoutError) or return False, so the caller "
+            "knows the item did not go in.",
+            _BUFFER_CODE,
+        )
+    if outcome == "waiting":
+        return failed(
+            _BUFFER,
+            f"{scene} a second later it was still waiting (the check has now stopped it). "
+            f"Give every wait a timeout, and when it runs out, stop waiting: raise "
+            f"TimeoutError.",
+            check_it,
+            _WAIT_FOR_HINT,
+            _BUFFER_CODE,
+        )
+    return None

@@ -14,9 +14,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["CheckOver", "Watch", "WatchedCondition", "WatchedItems", "watch_buffer"]
+__all__ = [
+    "CheckOver",
+    "PutWhenFull",
+    "Watch",
+    "WatchedCondition",
+    "WatchedItems",
+    "put_when_full",
+    "watch_buffer",
+]
 
 
 class CheckOver(BaseException):
@@ -27,12 +35,21 @@ class WatchedCondition:
     """Stands in for the buffer's ``threading.Condition``: knows which thread holds it.
 
     Every wait is cut into short slices, so once the check has ended a waiting thread
-    notices and is unwound with :class:`CheckOver` instead of staying blocked.
+    notices and is unwound with :class:`CheckOver` instead of staying blocked. With
+    ``timeout_cap_s``, every finite timeout is cut to at most that long, so that a check can
+    see what the learner's code does once a wait's time runs out without waiting 5 s.
     """
 
-    def __init__(self, cond: threading.Condition, over: threading.Event) -> None:
+    def __init__(
+        self,
+        cond: threading.Condition,
+        over: threading.Event,
+        *,
+        timeout_cap_s: float | None = None,
+    ) -> None:
         self._cond = cond
         self._over = over
+        self._cap = timeout_cap_s
         self._local = threading.local()
         self.used_by: set[str] = set()
 
@@ -56,7 +73,13 @@ class WatchedCondition:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
+    def _capped(self, timeout: float | None) -> float | None:
+        if timeout is None or self._cap is None:
+            return timeout
+        return min(timeout, self._cap)
+
     def wait(self, timeout: float | None = None) -> bool:
+        timeout = self._capped(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._over.is_set():
@@ -68,6 +91,7 @@ class WatchedCondition:
                 return True
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        timeout = self._capped(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         result = predicate()
         while not result:
@@ -213,3 +237,58 @@ def watch_buffer(buf: Any, *, capacity: int, n_items: int, timeout_s: float) -> 
         for t in threads:
             t.join(timeout=0.5)
     return watch
+
+
+PutWhenFull = Literal["raised", "reported", "appended", "dropped", "waiting"]
+
+
+def put_when_full(buf: Any, *, capacity: int, timeout_cap_s: float = 0.05) -> PutWhenFull | None:
+    """Fill ``buf`` to ``capacity``, then ``put`` one more item with nobody to take one.
+
+    Every finite timeout of the buffer's ``cond`` is cut to ``timeout_cap_s``, so the
+    learner's wait runs out at once. What ``put`` then did:
+
+    * ``"raised"``: it raised (say ``TimeoutError``): right.
+    * ``"reported"``: it returned ``False`` without adding the item: right too.
+    * ``"appended"``: it added the item anyway: the buffer overflows.
+    * ``"dropped"``: it returned, without adding the item and without saying so.
+    * ``"waiting"``: it still waited a second later (no timeout, or it waited again).
+
+    ``None`` if the buffer has no ``threading.Condition`` in ``cond`` and deque in ``items``
+    (nothing to cut), or if filling it failed.
+    """
+    if not isinstance(getattr(buf, "cond", None), threading.Condition) or not isinstance(
+        getattr(buf, "items", None), collections.deque
+    ):
+        return None
+    watch = Watch(capacity)
+    watch.cond = buf.cond = WatchedCondition(buf.cond, watch.over, timeout_cap_s=timeout_cap_s)
+    buf.items = WatchedItems(buf.items, watch)
+    box: dict[str, Any] = {}
+
+    def fill_then_one_more() -> None:
+        try:
+            for k in range(capacity):
+                buf.put(("fill", k))
+            box["filled"] = True
+            box["returned"] = buf.put(("one", "more"))
+        except CheckOver:
+            pass
+        except BaseException as exc:  # the answer raised: what a full buffer should do
+            box["error"] = exc
+
+    t = threading.Thread(target=fill_then_one_more, name="producer-1", daemon=True)
+    t.start()
+    t.join(timeout=1.0 + capacity * timeout_cap_s)
+    waiting = t.is_alive()
+    watch.over.set()
+    t.join(timeout=0.5)
+    if not box.get("filled"):
+        return None
+    if waiting:
+        return "waiting"
+    if "error" in box:
+        return "raised"
+    if collections.deque.__len__(buf.items) > capacity:
+        return "appended"
+    return "reported" if box.get("returned") is False else "dropped"

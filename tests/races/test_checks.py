@@ -283,3 +283,63 @@ def test_bounded_buffer_check_unwinds_threads_that_wait_forever():
     assert [
         t.name for t in threading.enumerate() if t.name.startswith(("producer", "consumer"))
     ] == []
+
+
+class _IgnoresTimeout(_Fixed):  # the solution's common wrong answer: wait_for's result unused
+    def put(self, item):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5)
+            self.items.append(item)
+            self.cond.notify_all()
+
+
+class _WaitsAgain(_Fixed):  # a timeout that only starts another wait
+    def put(self, item):
+        with self.cond:
+            while len(self.items) >= self.capacity:
+                self.cond.wait(timeout=5)
+            self.items.append(item)
+            self.cond.notify_all()
+
+
+class _DropsSilently(_Fixed):
+    def put(self, item):
+        with self.cond:
+            if self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5):
+                self.items.append(item)
+                self.cond.notify_all()
+
+
+class _ReturnsFalse(_Fixed):  # says so: as good as raising
+    def put(self, item):
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.items) < self.capacity, timeout=5):
+                return False
+            self.items.append(item)
+            self.cond.notify_all()
+            return True
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (_IgnoresTimeout, "put() added the item anyway"),
+        (_WaitsAgain, "a second later it was still waiting"),
+        (_DropsSilently, "returned without adding the item and without saying so"),
+    ],
+)
+def test_bounded_buffer_check_a_full_buffer_whose_wait_runs_out(answer, says):
+    # Each of these delivers all 400 items with a consumer present; only a full buffer with
+    # nobody to take an item shows what put() does once its wait runs out.
+    started = time.monotonic()
+    fb = cl.check.races.bounded_buffer(answer)
+    assert not fb.ok and says in fb.message, fb.message
+    assert "cut every timeout of self.cond to 50 ms" in fb.message
+    assert time.monotonic() - started < 10  # the 5 s timeouts were cut, not waited out
+    assert "check that result" in _hints("races.bounded_buffer")[0].text
+
+
+def test_bounded_buffer_check_accepts_raising_or_returning_false_when_full():
+    for answer in (_Fixed, _ReturnsFalse):
+        fb = cl.check.races.bounded_buffer(answer)
+        assert fb.ok and "did not carry on as if there were room" in fb.message, fb.message
