@@ -202,6 +202,7 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
     drop = category("lost update")
     n_drops = 0
     as_bar: set[str] = set()
+    as_mark: set[str] = set()
     for s in spans:
         x, y = (s.start_ns - t0) / 1e6, rows.index(s.worker)
         width = (s.end_ns - s.start_ns) / 1e6
@@ -211,6 +212,7 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
             continue
         st = styles[s.label]
         if width < _MIN_SHARE * end_ms:
+            as_mark.add(s.label)
             ax.plot(
                 [x],
                 [y],
@@ -233,20 +235,22 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
                 fontsize=7,
                 color=text_color_on(st["facecolor"]),
             )
-    handles: list[Any] = [
-        Patch(**styles[lb])
-        if lb in as_bar
-        else Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker="D",
-            color=styles[lb]["facecolor"],
-            markeredgecolor="#333333",
-            label=f"{lb} (too short to draw as a bar)",
-        )
-        for lb in labels
-    ]
+    handles: list[Any] = []
+    for lb in labels:  # a label drawn both ways (one thread waited long, one not) gets both
+        if lb in as_bar:
+            handles.append(Patch(**styles[lb]))
+        if lb in as_mark:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="D",
+                    color=styles[lb]["facecolor"],
+                    markeredgecolor="#333333",
+                    label=f"{lb} (too short to draw as a bar)",
+                )
+            )
     if n_drops:
         handles.append(
             Line2D(

@@ -99,6 +99,21 @@ def test_a_span_too_short_to_see_is_a_marker():
     assert len(markers) == len(short) > 0
 
 
+@pytest.mark.parametrize("primitive", ["Semaphore", "Barrier"])
+def test_a_label_drawn_as_bars_and_as_markers_has_both_in_the_legend(primitive):
+    # The first two threads get a permit at once (a marker); the others wait long (a bar).
+    d = cl.races.primitive_demo(primitive, fixed=True)
+    fig = cl.races.plot_primitive_demo(d)
+    legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    end = max(s.end_ns for s in d.run.spans) - d.run.started_ns
+    for s in d.run.spans:
+        if s.label == d.worker_label or s.label.startswith("drop"):
+            continue
+        short = (s.end_ns - s.start_ns) < 0.012 * end
+        wanted = f"{s.label} (too short to draw as a bar)" if short else s.label
+        assert wanted in legend, (wanted, legend)
+
+
 # --------------------------------------------------------------------------- explorer
 
 
