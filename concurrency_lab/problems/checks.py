@@ -307,6 +307,19 @@ def stop_tree(stop_tree: Callable[[int], Any]) -> Feedback:
                 "psutil.wait_procs(processes, timeout=5)",
             )
         if status == "error":
+            import psutil
+
+            if isinstance(value, psutil.NoSuchProcess):  # it asked a dead process for its children
+                return failed(
+                    _EX3,
+                    f"stop_tree raised NoSuchProcess ({value}): it asked about a process that "
+                    f"had already ended.",
+                    "Find the processes below it *before* you kill it: once it is dead, they "
+                    "can no longer be found through it.",
+                    "List them first with psutil.Process(pid).children(recursive=True), then "
+                    "kill them all.",
+                    code,
+                )
             return failed(_EX3, f"stop_tree raised {type(value).__name__}: {value}", code)
         tree = {"the worker": p.pid, "its child": below[0], "its grandchild": below[1]}
         deadline = time.monotonic() + 2

@@ -192,6 +192,23 @@ def test_check_stop_tree():
     assert not fb.ok and "The process you were given must end too" in fb.message
 
 
+def test_check_stop_tree_kill_first_then_look():
+    import psutil
+
+    def kill_then_list(pid):  # the parent is gone before its children are asked for
+        parent = psutil.Process(pid)
+        parent.kill()
+        parent.wait(5)
+        for child in parent.children(recursive=True):
+            child.kill()
+
+    fb = cl.check.problems.stop_tree(kill_then_list)
+    assert not fb.ok
+    assert fb.message.startswith("stop_tree raised NoSuchProcess (")
+    assert fb.message.endswith("it asked about a process that had already ended.")
+    assert "before* you kill it" in fb.hints[0]
+
+
 @pytest.mark.parametrize("name", ["run_in_thread", "log_with_lock", "stop_tree"])
 def test_checks_refuse_a_called_function(name):
     fb = getattr(cl.check.problems, name)(42)
