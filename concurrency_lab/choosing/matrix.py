@@ -126,7 +126,9 @@ class MatrixResult(Result):
         workloads: row names, e.g. ``("cpu", "gil_releasing", "io", "mixed")``.
         models: column names; ``models[0]`` is always ``"serial"``, the baseline.
         elapsed_s: ``elapsed_s[i][j]``: seconds of row ``i`` under model ``j`` (best run).
-        cpu_share: per row, the computing part of the serial run (CPU s / wall s).
+        cpu_share: per row, the computing part of the serial run: 1.0 for rows that only
+            compute; for the others, the serial run's CPU seconds / wall seconds, which other
+            programs can only make read low (so the speed limits looser, never tighter).
         holds_gil: per row, whether its computing holds the GIL (``None``: unknown).
         descriptions: per row, what its tasks do.
         others_cores: per row, cores other programs kept busy meanwhile (``None``: unknown).
@@ -318,7 +320,9 @@ def _result(
         workloads=tuple(r.name for r in rows),
         models=cols,
         elapsed_s=t.elapsed_s,
-        cpu_share=t.cpu_share,
+        cpu_share=tuple(
+            max(measured, r.known_share or 0.0) for r, measured in zip(rows, t.cpu_share)
+        ),
         holds_gil=tuple(r.holds_gil for r in rows),
         descriptions=tuple(r.description for r in rows),
         others_cores=t.others_cores,
@@ -424,7 +428,8 @@ def scenario_matrix(
             fn, afn, args = io_bound, async_io_bound, (task_s,)
         else:
             fn, afn, args = mixed_task, async_mixed_task, (max(1, cpu_units // 2), task_s / 2)
-        rows.append(Row(w, fn, afn, [args] * n_tasks, HOLDS_GIL[w], DESCRIPTIONS[w]))
+        known = 1.0 if w in ("cpu", "gil_releasing") else None  # only computing
+        rows.append(Row(w, fn, afn, [args] * n_tasks, HOLDS_GIL[w], DESCRIPTIONS[w], known))
     return _result(rows, cols, n_workers, n_tasks, task_s, method, repeats, timeout_s, progress)
 
 

@@ -112,3 +112,21 @@ def test_reasons_name_what_limits_the_model():
         )
         == "4 workers run at most 4 of the 8 tasks at a time"
     )
+
+
+def test_a_disturbed_serial_run_cannot_loosen_the_limit_of_rows_that_only_compute():
+    """Under load the serial run's CPU seconds / wall seconds reads low; for cpu and
+    gil_releasing the share is 1 by construction, so asyncio at 1.3x is still noise."""
+    import concurrency_lab as cl
+
+    m = cl.choosing.scenario_matrix(
+        workloads=["gil_releasing", "io"],
+        models=["asyncio"],
+        n_workers=2,
+        n_tasks=2,
+        task_s=0.01,
+        repeats=1,
+        progress=False,
+    )
+    assert m.cpu_share[0] == 1.0
+    assert m.limit("gil_releasing", "asyncio") == 1.0
