@@ -59,7 +59,7 @@ METHOD = {
     "exercise_min": EXERCISE_MIN,
 }
 _EXPLORER = re.compile(r"\b\w+_(explorer|game)\(")
-_EXERCISE = re.compile(r"^#+\s*Exercise\b(.*)$", re.M)
+_EXERCISE = re.compile(r"^#+\s*(?:Optional\s+)?Exercise\b(.*)$", re.M | re.I)
 _ABOUT = re.compile(r"about\s+(\d+(?:\.\d+)?)\s*min", re.I)
 BEGIN, END = "<!-- lesson-minutes:begin -->", "<!-- lesson-minutes:end -->"
 
@@ -122,7 +122,7 @@ def count(nb_path: Path, measured: dict[str, dict[str, float]]) -> tuple[Part, P
         text = _source(cell)
         if cell["cell_type"] == "markdown":
             part.words += len(re.findall(r"[A-Za-z0-9][\w'’-]*", text))
-            part.predicts += text.count("**Predict")
+            part.predicts += text.count("**Predict:**")  # not the "**Predict.**" of 00
             part.exercises += [exercise_minutes(m.group(0)) for m in _EXERCISE.finditer(text)]
         elif cell["cell_type"] == "code":
             part.code_cells += 1

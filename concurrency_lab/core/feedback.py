@@ -52,7 +52,8 @@ class Feedback:
         if self.ok or not self.hints:
             return ""
         n = len(self.hints)
-        return f" (Stuck? `cl.check.hint()` gives a hint; {n} in all, the last shows code.)"
+        code = ", the last shows code" if "```" in self.hints[-1] else ""
+        return f" (Stuck? `cl.check.hint()` gives a hint; {n} in all{code}.)"
 
     def __repr__(self) -> str:
         return f"{'✅' if self.ok else '❌'} {self.message}{self._more()}"
@@ -82,6 +83,7 @@ class Hint:
 _lock = threading.Lock()
 _hints: dict[str, tuple[str, ...]] = {}
 _shown: dict[str, int] = {}
+_said: dict[str, str] = {}
 _last: list[str] = []
 
 
@@ -90,19 +92,23 @@ def passed(exercise: str, message: str) -> Feedback:
     with _lock:
         _hints.pop(exercise, None)
         _shown.pop(exercise, None)
+        _said.pop(exercise, None)
     return Feedback(True, message, exercise)
 
 
 def failed(exercise: str, message: str, *hints: str) -> Feedback:
     """A wrong answer: ``message`` names the concept; ``hints`` wait for ``cl.check.hint()``.
 
-    The hints are remembered for ``exercise`` (a later failure with other hints replaces
-    them, and keeps the count of hints already seen), and the exercise becomes the one
-    ``cl.check.hint()`` helps with.
+    The hints are remembered for ``exercise``, and the exercise becomes the one
+    ``cl.check.hint()`` helps with. The same mistake again keeps the count of hints already
+    seen; a different mistake (another message) starts again from the first hint.
     """
     with _lock:
-        if _hints.get(exercise) != hints:
+        if _hints.get(exercise) != hints or _said.get(exercise) != message:
+            # a different mistake starts its hints again from the one that names the concept
             _hints[exercise] = hints
+            _said[exercise] = message
+            _shown.pop(exercise, None)
         if exercise in _last:
             _last.remove(exercise)
         _last.append(exercise)

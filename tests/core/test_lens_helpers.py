@@ -70,3 +70,15 @@ def test_the_load_meter_stays_silent_when_quiet_or_unknown(monkeypatch):
 def test_this_machine_gives_counters():
     t = load.machine_ticks()
     assert t is None or (t[0] <= t[1] and t[2] >= 1)
+
+
+def test_a_different_mistake_starts_the_hints_again_and_code_is_announced_only_if_there():
+    hints = ("Which object waits for a thread?", "```python\nt.join()\n```")
+    feedback.failed("test.c", "First mistake.", *hints)
+    assert cl.check.hint().number == 1 and cl.check.hint().number == 2
+    feedback.failed("test.c", "First mistake.", *hints)  # the same mistake again
+    assert cl.check.hint().number == 2
+    feedback.failed("test.c", "Another mistake.", *hints)
+    assert cl.check.hint().number == 1
+    plain = feedback.failed("test.d", "Pass a function.", "Write its name without ().")
+    assert "the last shows code" not in repr(plain) and "1 in all" in repr(plain)
