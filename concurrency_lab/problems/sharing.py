@@ -97,9 +97,10 @@ class ForkLockResult(Result):
                 f"(exit code {self.child_exitcode})."
             )
         text = (
-            f"Under {label} the child got a copy of the lock in its held state, and no thread "
-            f"in the child will ever release it: it gave up after {self.child_timeout_s:g} s "
-            f"(exit code {self.child_exitcode}); a plain acquire() would wait forever."
+            f"Under {label} the child got a copy of the lock in its held state. The parent's "
+            f"thread let go right after the fork, but no thread in the child will ever release "
+            f"the copy: it gave up after {self.child_timeout_s:g} s (exit code "
+            f"{self.child_exitcode}); a plain acquire() would wait forever."
         )
         if self.warning:
             return text + f" Python warned at fork(): {self.warning}"
@@ -116,7 +117,8 @@ def fork_with_held_lock(
 
     ``fork()`` copies the memory, including the lock *in its held state*, but only the
     thread that called ``fork()``: in the child no thread will ever release the lock. Here
-    the child tries for ``child_timeout_s`` and reports. Under ``spawn`` or ``forkserver``
+    the parent's thread lets go right after the child starts, and the child tries for
+    ``child_timeout_s`` and reports. Under ``spawn`` or ``forkserver``
     the child imports the module afresh and gets its own, free lock.
 
     Introduced in ``08-common-problems.ipynb``.
@@ -147,6 +149,7 @@ def fork_with_held_lock(
                 target=try_lock_then_exit, args=(child_timeout_s,), daemon=True
             )
             p.start()
+        release.set()  # the parent's thread lets go at once: the child's copy stays held
         p.join(child_timeout_s + timeout_s)
     finally:
         release.set()

@@ -271,6 +271,9 @@ def test_kill_tree_stops_three_levels():
 def test_fork_copies_a_lock_held_by_another_thread():
     r = cl.problems.fork_with_held_lock(start_method="fork", child_timeout_s=0.3)
     assert not r.child_acquired and r.child_exitcode == 3
+    assert "The parent's thread let go right after the fork" in str(r)
+    assert sharing._APP_LOCK.acquire(timeout=1)  # free in the parent again
+    sharing._APP_LOCK.release()
     if sys.version_info >= (3, 12):
         assert r.warning is not None and "multi-threaded" in r.warning
         assert "Python warned at fork()" in str(r)
