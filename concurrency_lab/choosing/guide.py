@@ -93,9 +93,10 @@ with ThreadPoolExecutor(max_workers=n) as pool:
         work="Thousands of waits at once, with async libraries (servers, crawlers)",
         use="asyncio",
         models=("asyncio",),
-        why="A waiting coroutine costs about a kilobyte, a thread tens of kilobytes and a "
-        "stack; one thread, no locks between awaits. Every call on the path must be async: "
-        "one blocking call stops every task.",
+        why="A waiting coroutine holds about a kilobyte of memory; a thread typically ten "
+        "times that or more, plus megabytes of address space reserved for its stack, and "
+        "systems limit how many threads a program may start. One thread, no locks between "
+        "awaits; but every call on the path must be async: one blocking call stops every task.",
         pattern="""async def main(urls):
     async with asyncio.timeout(60):            # Python 3.11+; 3.10: asyncio.wait_for
         async with asyncio.TaskGroup() as tg:  # Python 3.11+; 3.10: asyncio.gather
