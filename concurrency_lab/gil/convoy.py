@@ -348,13 +348,16 @@ _units_per_s: list[float] = []
 
 
 def gil_snapshot(
-    *, n_threads: int = 2, switch_interval_s: float = 0.005, trace_s: float = 0.05
+    *, n_threads: int = 2, switch_interval_s: float = 0.005, trace_s: float | None = None
 ) -> GilSnapshotResult:
     """Trace ``n_threads`` CPU-bound threads at one switch interval, then the probe beside them.
 
-    The CPU work for the probe is sized for about 10 wake-ups at this interval (calibrated
-    once, then remembered), so an answer takes about half a second at 50 ms and less below.
-    The interval is restored afterwards. Introduced in ``02-the-gil.ipynb``.
+    The trace lasts ``trace_s``; by default long enough for each thread to get about two
+    turns (``2 * n_threads * interval``, at least 50 ms, at most 0.4 s: with 8 threads at
+    50 ms a shorter trace would show one thread running and the others' first slivers). The
+    CPU work for the probe is sized for about 10 wake-ups at this interval (calibrated once,
+    then remembered), so an answer takes about a second at 50 ms and less below. The
+    interval is restored afterwards. Introduced in ``02-the-gil.ipynb``.
 
     >>> r = gil_snapshot(n_threads=2, switch_interval_s=0.001, trace_s=0.02)
     >>> r.handoff.n_threads, len(r.convoy.runs)
@@ -368,6 +371,8 @@ def gil_snapshot(
     if not _units_per_s:
         _units_per_s.append(calibrate(cpu_bound, 0.1) / 0.1)
     work = max(1, round(_units_per_s[0] * probe_work_s((interval,))))
+    if trace_s is None:
+        trace_s = min(0.4, max(0.05, 2 * n_threads * interval))
     handoff = trace_handoff(n_threads, duration_s=trace_s, switch_interval_s=interval)
     convoy = measure_switch_interval((interval,), n_cpu_threads=n_threads, work_units=work)
     return GilSnapshotResult(handoff, convoy)

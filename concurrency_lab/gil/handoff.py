@@ -172,8 +172,16 @@ class HandoffResult(Result):
 
     def summary(self) -> str:
         share = ", ".join(f"{w} {self.busy_fraction(w):.0%}" for w in self.workers)
+        interval = f"{self.switch_interval_s * 1e3:g} ms"
+        if self.n_threads == 1:
+            return (
+                f"1 thread ran alone (share of time running: {share}): with no other thread "
+                f"waiting for the GIL, nothing asks it to let go, whatever the switch interval "
+                f"({interval})."
+            )
+        n_turns = len(self.turns)
         return (
-            f"{self.n_threads} threads took {len(self.turns)} turns of about "
+            f"{self.n_threads} threads took {n_turns} turn{'' if n_turns == 1 else 's'} of about "
             f"{self.median_turn_s * 1e3:.1f} ms each (median, switch interval "
             f"{self.switch_interval_s * 1e3:g} ms); two or more ran at the same moment for "
             f"{self.overlap_fraction:.0%} of the run (share of time running: {share})."

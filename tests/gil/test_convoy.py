@@ -122,3 +122,18 @@ def test_gil_snapshot_traces_and_probes_at_one_setting():
     assert [run.switch_interval_s for run in r.convoy.runs] == [0.001]
     assert str(r).startswith(str(r.handoff))
     assert sys.getswitchinterval() == before
+
+
+def test_gil_snapshot_traces_long_enough_for_every_thread_to_get_a_turn(monkeypatch):
+    seen = []
+
+    def fake_trace(n, *, duration_s, switch_interval_s):
+        seen.append(duration_s)
+        return cl.gil.trace_handoff(n, duration_s=0.01, switch_interval_s=switch_interval_s)
+
+    monkeypatch.setattr(convoy, "trace_handoff", fake_trace)
+    monkeypatch.setattr(convoy, "measure_switch_interval", lambda *a, **k: None)
+    convoy.gil_snapshot(n_threads=2, switch_interval_s=0.005)
+    convoy.gil_snapshot(n_threads=2, switch_interval_s=0.05)
+    convoy.gil_snapshot(n_threads=8, switch_interval_s=0.05)
+    assert seen == [0.05, pytest.approx(0.2), 0.4]

@@ -50,6 +50,12 @@ def test_trace_handoff_structure(restore_interval):
     assert str(h).startswith("2 threads took ")
 
 
+def test_one_thread_is_said_to_run_alone(restore_interval):
+    h = cl.gil.trace_handoff(1, duration_s=0.02)
+    assert str(h).startswith("1 thread ran alone (share of time running: thread-1 ")
+    assert "nothing asks it to let go" in str(h)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
