@@ -30,7 +30,7 @@ _START_THEN_JOIN = "threads_and_processes.start_then_join"
 _CUBE = "threads_and_processes.cube_in_spawn"
 _RESULTS = "threads_and_processes.results_from_processes"
 #: Work units of cl.cpu_bound the results exercise asks for (about 1 ms each).
-RESULTS_UNITS = (30, 10, 20, 10)
+RESULTS_UNITS = (60, 20, 40, 20)
 #: Seconds a learner's function may take (a spawned process can take seconds to start on a
 #: Windows machine whose antivirus scans it).
 CHECK_TIMEOUT_S = 60.0
@@ -368,11 +368,18 @@ def results_from_processes(run_in_processes: Callable[[list[int]], Any]) -> Feed
             _RESULTS_CODE,
         )
     side_by_side = overlap(watched, kind="process")
-    if not side_by_side.overlapped:
+    working = _computed_together(watched, procs)
+    if not side_by_side.overlapped or working is False:
         return failed(
             _RESULTS,
-            f"The results are right, but the {len(procs)} processes ran one after another.",
-            "Start all the processes before you wait for any of them (join, get, result).",
+            f"The results are right, but the {len(procs)} processes computed one after another"
+            + (
+                " (some were alive together, but only one worked at a time)."
+                if working is False and side_by_side.overlapped
+                else "."
+            ),
+            "Start all the work before you wait for any of it (join, get, result), in ONE "
+            "pool or one set of processes.",
             _RESULTS_CODE,
         )
     return passed(
@@ -382,3 +389,29 @@ def results_from_processes(run_in_processes: Callable[[list[int]], Any]) -> Feed
         f"(process ids {', '.join(str(w.pid) for w in procs[:4])}"
         f"{', …' if len(procs) > 4 else ''}; this notebook is {os.getpid()}).",
     )
+
+
+def _computed_together(watched: Any, procs: list[Any]) -> bool | None:
+    """Were two processes that did work alive together for a while? ``None`` if CPU unknown.
+
+    Being alive together is not enough: a fork pool starts all its workers at once, so a new
+    2-worker pool per item has two processes alive while only one of them works, and the
+    working ones (one per pool) live one after another, touching only while one pool shuts
+    down and the next starts. This asks about processes that used at least 10 ms of CPU (a
+    task here takes 20 ms or more; an idle pool worker a millisecond or two), and wants two
+    of them alive together for a quarter of the shorter one's life: about lifetimes, not
+    moments on a CPU, so a busy machine cannot fail right code.
+    """
+    if any(w.cpu_s is None for w in procs):
+        return None
+    lives = [
+        (w.start_s, w.end_s if w.end_s is not None else watched.wall_s)
+        for w in procs
+        if w.cpu_s >= 0.010
+    ]
+    for i, (s1, e1) in enumerate(lives):
+        for s2, e2 in lives[i + 1 :]:
+            shared = min(e1, e2) - max(s1, s2)
+            if shared > 0 and shared >= 0.25 * min(e1 - s1, e2 - s2):
+                return True
+    return False

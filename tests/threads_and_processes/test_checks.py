@@ -186,6 +186,20 @@ def one_process_at_a_time(units):
     return out
 
 
+def a_new_pool_of_two_per_item(units):
+    """Under fork a pool starts both workers at once: two processes are alive, one works."""
+    out = []
+    for u in units:
+        with ProcessPoolExecutor(max_workers=2, mp_context=_ctx()) as pool:
+            out.append(pool.submit(cl.cpu_bound, u).result())
+    return out
+
+
+def _ctx():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
 def in_the_order_they_finished(units):
     return list(reversed(pool_of_two(units)))
 
@@ -203,7 +217,8 @@ def test_results_from_processes_passes_a_pool(answer):
         (pool_of_one, "one process did all the work"),
         (thread_pool, "no process was started: the work ran in threads"),
         (lambda units: [cl.cpu_bound(u) for u in units], "the work ran here, in the notebook"),
-        (one_process_at_a_time, "the 4 processes ran one after another"),
+        (one_process_at_a_time, "the 4 processes computed one after another"),
+        (a_new_pool_of_two_per_item, "computed one after another"),
         (in_the_order_they_finished, "The right results, in the wrong order"),
         (lambda units: [0] * len(units), "expected ["),
         (lambda units: 1 / 0, "Your function raised ZeroDivisionError: division by zero"),
