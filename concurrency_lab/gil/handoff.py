@@ -380,10 +380,16 @@ class TurnsResult(Result):
                 f"(this platform gives only totals), {turns}"
             )
         if self.processes >= 2 and self.process_share is not None:
-            parts.append(
-                f"your {self.processes} processes in {self.process_share:.0%}: "
-                f"{self._words(self.process_share)}"
+            words = self._words(self.process_share)
+            if words == "they took turns":  # not a GIL's doing: each process has its own
+                words = "they ran one at a time"
+            lead = (
+                f"your {self.processes} processes in {self.process_share:.0%}"
+                if parts
+                else f"your {self.processes} processes were on a CPU at the same moment in "
+                f"{self.process_share:.0%} of the steps in which any was"
             )
+            parts.append(f"{lead}: {words}")
         if not parts:
             return "The watched code did not start two threads or two processes that used a CPU."
         text = "; ".join(parts)

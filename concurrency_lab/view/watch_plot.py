@@ -166,7 +166,9 @@ def _draw_busy(ax: Axes, result: Any, edges: list[float], scale: float, unit: st
 
 def _draw_totals(ax: Axes, result: Any) -> None:
     workers = result.workers
-    top = max((w.cpu_s or 0.0 for w in workers), default=0.0) or 1.0
+    # On the scale of the watched time: a thread that slept shows a sliver, not a full bar
+    # (one core for the whole watch is the most a single-threaded worker can use).
+    top = max(max((w.cpu_s or 0.0 for w in workers), default=0.0), result.wall_s) or 1.0
     for y, w in enumerate(workers):
         style = _style(w.kind)
         if w.cpu_s is None:
@@ -180,7 +182,8 @@ def _draw_totals(ax: Axes, result: Any) -> None:
             hatch=style.hatch or None,
             edgecolor="#333333" if style.hatch else style.color,
         )
-        ax.text(w.cpu_s + top * 0.03, y, f"{w.cpu_s:.2f} s", va="center", fontsize="small")
+        shown = f"{w.cpu_s:.2f} s" if w.cpu_s >= 0.005 else f"{w.cpu_s * 1e3:.1f} ms"
+        ax.text(w.cpu_s + top * 0.03, y, shown, va="center", fontsize="small")
     ax.set_xlim(0, top * 1.45)
     ax.set_title("CPU used", loc="left", fontsize="medium")
     ax.set_xlabel("CPU time (s)")
