@@ -10,7 +10,7 @@ from concurrency_lab.check import hint
 
 from .helpers import fake_matrix
 
-# --------------------------------------------------------------------------- Exercise 1
+# --------------------------------------------------------------------------- Exercise 2
 
 
 def _tiny(serial, threads, processes):
@@ -38,6 +38,23 @@ def test_tiny_tasks_wrong_prediction_names_the_concept_first_and_the_code_last()
     assert last.text.startswith("```python") and "chunksize=250" in last.text
 
 
+def test_tiny_tasks_when_a_pool_wins_the_hints_do_not_say_serial_wins():
+    # many cores: 8 processes can outrun serial even on 0.1 ms tasks
+    r = _tiny(0.20, 0.30, 0.10)
+    fb = cl.check.choosing.tiny_tasks("serial", r)
+    assert not fb.ok
+    assert fb.message.startswith("You predicted serial, but processes ran 2.00x as fast")
+    assert "made up for handing each one over" in fb.message
+    texts = [hint("choosing.tiny_tasks").text for _ in range(3)]
+    assert "serial wins" not in " ".join(texts)
+    assert "workers run at the same time" in texts[0] and "chunksize=250" in texts[2]
+    fb = cl.check.choosing.tiny_tasks("threads", r)
+    assert fb.message.startswith(
+        "You predicted threads, but it ran at 0.67x of serial, and processes was fastest"
+    )
+    assert cl.check.choosing.tiny_tasks("processes", r).ok
+
+
 def test_tiny_tasks_asks_for_a_prediction_first():
     fb = cl.check.choosing.tiny_tasks("", _tiny(0.18, 0.19, 0.35))
     assert not fb.ok and fb.message.startswith("Write your prediction first")
@@ -45,7 +62,7 @@ def test_tiny_tasks_asks_for_a_prediction_first():
     assert "Pass the measurement" in cl.check.choosing.tiny_tasks("serial", "x").message
 
 
-# --------------------------------------------------------------------------- Exercise 2
+# --------------------------------------------------------------------------- Exercise 1
 
 
 async def _one_by_one(items, fetch):
@@ -82,6 +99,27 @@ def test_fetch_all_other_mistakes():
 
     assert "async def fetch_all" in cl.check.choosing.fetch_all(not_async).message
     assert "in the order of items" in cl.check.choosing.fetch_all(_reversed).message
+
+
+def test_fetch_all_that_forgets_await_is_told_so_instead_of_crashing(recwarn):
+    async def gather_not_awaited(items, fetch):
+        return asyncio.gather(*(fetch(i) for i in items))
+
+    async def coroutine_not_awaited(items, fetch):
+        return fetch(items[0])
+
+    async def not_a_list(items, fetch):
+        return 5
+
+    fb = cl.check.choosing.fetch_all(gather_not_awaited)
+    assert not fb.ok and fb.message.startswith("Your coroutine returned a future")
+    assert "awaited" in fb.message and "gather(*" not in fb.message
+    assert "Put 'await' in front" in hint("choosing.fetch_all").text
+    fb = cl.check.choosing.fetch_all(coroutine_not_awaited)
+    assert not fb.ok and fb.message.startswith("Your coroutine returned a coroutine")
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+    fb = cl.check.choosing.fetch_all(not_a_list)
+    assert not fb.ok and fb.message.endswith("got 5.")
 
 
 # --------------------------------------------------------------------------- Exercise 3
