@@ -162,3 +162,22 @@ def test_the_core_path_needs_nothing_from_an_optional_part(path):
                 if c["cell_type"] == "code" and "optional" not in _tags(c)
             ), f"core cell {i} uses a magic before a core cell runs %load_ext concurrency_lab"
     assert not problems, "\n".join(problems)
+
+
+_STDLIB_CALL = re.compile(
+    r"\b(threading|multiprocessing|asyncio|queue|concurrent\.futures|faulthandler|mp)\.\w+\("
+    r"|\b(ThreadPoolExecutor|ProcessPoolExecutor|Thread|Process|Pool|Queue|SimpleQueue|Lock|RLock"
+    r"|Condition|Semaphore|Event|Barrier|Pipe|Value|Array|SharedMemory|Manager)\("
+)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_every_lesson_runs_plain_stdlib_concurrency_code(path):
+    """The lab is a lens: at least 3 code cells call threading, multiprocessing,
+    concurrent.futures, queue or asyncio directly (imports alone do not count)."""
+    cells = [
+        c
+        for c in _load(path)["cells"]
+        if c["cell_type"] == "code" and _STDLIB_CALL.search(_python(c)[0])
+    ]
+    assert len(cells) >= 3, f"only {len(cells)} code cells use the stdlib concurrency API"
