@@ -57,6 +57,12 @@ _WHY_WORK = {
 _WHY_WORK[("gil_releasing", False)] = _WHY_WORK[("gil_releasing", True)]
 _WHY_WORK[("io", False)] = _WHY_WORK[("io", True)]
 
+
+def _possessive(word: str) -> str:
+    """``"'"`` after a plural in s ("threads'"), else ``"'s"`` ("asyncio's")."""
+    return "'" if word.endswith("s") else "'s"
+
+
 _MIXED_PATTERN = (
     "In an asyncio program the same split works inside each task: await the waits on the "
     "event loop and send the computing to a process pool with "
@@ -172,8 +178,9 @@ def recommend(
     ]
     for m in noise:
         why.append(
-            f"{m.capitalize()}'s {speed[m]:.1f}x is more than this work allows (at most "
-            f"{limit[m]:.1f}x: {matrix.limit_reason(workload, m)}): a disturbed run, left out."
+            f"{m.capitalize()}{_possessive(m)} {speed[m]:.1f}x is more than this work allows "
+            f"(at most {limit[m]:.1f}x: {matrix.limit_reason(workload, m)}): a disturbed run, "
+            "left out."
         )
     if declined:
         cause = []

@@ -43,6 +43,13 @@ def test_mixed_work_is_never_recommended_from_an_impossible_asyncio_number():
     assert "a disturbed run, left out" in r.reasoning
 
 
+def test_a_noise_cell_of_threads_reads_as_plural():
+    m = fake_matrix({"cpu": (1.0, 0.6, 0.52, 1.0)})
+    r = recommend(m, workload="cpu")
+    assert r.noise == ("threads",)
+    assert "Threads' 1.7x is more than this work allows (at most 1.0x" in r.reasoning
+
+
 def test_mixed_advice_teaches_a_process_pool_for_the_computing():
     r = recommend(fake_matrix(QUIET), workload="mixed")
     assert r.model == "processes"
