@@ -1,27 +1,37 @@
 """How long each lesson takes a learner working live: measured, counted, written down once.
 
-The method (also in docs/instructor-guide.md, "How the minutes are measured"):
+The method (also in docs/instructor-guide.md, "How the minutes are measured"), calibrated
+against timed walk-throughs of the lessons (reviewers working through each lesson as learners,
+/work/team/walkthrough; the guide's "Walk-through check" compares both):
 
-* **reading**: the words of the Markdown cells at 175 words a minute (a careful reader of
-  technical text reads 150 to 200);
-* **each code cell**: 25 seconds to read, run and glance at, plus the time it took to *run*,
-  measured on the reference machine (2 cores; see ``measured`` in docs/lesson-minutes.json);
-* **each Predict prompt**: 1.25 minutes to guess, reveal and discuss;
-* **each figure** the run drew: 0.75 minutes to read it;
-* **each explorer**: 2.5 minutes to try a few settings;
-* **each exercise**: the minutes its heading states ("about N min"), else 4 for a warm-up,
-  12 for one marked harder, 7 otherwise.
+* **prose**: the words of the Markdown cells at 150 words a minute (a careful reader new to
+  the topic; the walk-throughs read dense text at 120 to 175);
+* **code**: 15 seconds per code cell to run it and glance at it, plus 5 seconds per line of
+  code to read it (in code cells and in code blocks of the Markdown), plus the time the cell
+  took to *run*, measured on the reference machine (``measured`` in docs/lesson-minutes.json);
+* **output**: the words the cell printed (sentences, tables, error messages; not figures or
+  widgets) at 200 words a minute;
+* **each Predict prompt** (``**Predict:**``): 1 minute to guess, reveal and compare;
+* **each figure** the run drew: 1 minute to read it;
+* **each explorer or game**: 3 minutes to try a few settings;
+* **each exercise**: the minutes its heading states ("about N min"), but at least 4 for a
+  warm-up, 5 otherwise and 12 for one marked harder: the time to write it, run the check,
+  read its feedback or a hint once, and fix it. Its text and starter code count as above.
 
-A lesson's **core path** is its untagged cells; its **optional parts** are the cells tagged
-``optional``. The numbers are then checked by a timed walk-through (reviewers working through
-each lesson as learners; see the guide).
+A lesson's **core path** is its untagged cells; its **optional parts** are the runs of cells
+tagged ``optional``. Each part is cut into **sections** at Markdown headings (and each
+exercise heading starts one); a section's minutes are rounded so that a part's sections add
+up exactly to the part's minutes (largest remainder), which keeps the workshop plans'
+arithmetic exact.
 
     python tools/lesson_minutes.py             # print the table from the stored measurement
-    python tools/lesson_minutes.py --measure   # run every lesson here, store per-cell times
-    python tools/lesson_minutes.py --write     # store the table and update README and guide
+    python tools/lesson_minutes.py --measure   # run every lesson here, store per-cell data
+    python tools/lesson_minutes.py --write     # store the table; update README and guide
+    python tools/lesson_minutes.py --write --lessons   # ... and the lessons' stated minutes
 
 ``tests/test_workshop.py`` recomputes the table from the notebooks and the stored measurement
-and checks that docs/lesson-minutes.json, the README and the guide all say the same.
+and checks that docs/lesson-minutes.json, the README, the guide and the lessons' own "Core
+path: about N minutes" sentences all say the same.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -37,6 +48,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -44,56 +56,128 @@ DATA = ROOT / "docs" / "lesson-minutes.json"
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "instructor-guide.md"
 
-WORDS_PER_MINUTE = 175
-CODE_CELL_S = 25
-PREDICT_MIN = 1.25
-FIGURE_MIN = 0.75
-EXPLORER_MIN = 2.5
-EXERCISE_MIN = {"warm-up": 4.0, "harder": 12.0, "default": 7.0}
+WORDS_PER_MINUTE = 150
+OUTPUT_WORDS_PER_MINUTE = 200
+CODE_CELL_S = 15
+CODE_LINE_S = 5
+PREDICT_MIN = 1.0
+FIGURE_MIN = 1.0
+EXPLORER_MIN = 3.0
+EXERCISE_FLOOR_MIN = {"warm-up": 4.0, "default": 5.0, "harder": 12.0}
 METHOD = {
     "words_per_minute": WORDS_PER_MINUTE,
+    "output_words_per_minute": OUTPUT_WORDS_PER_MINUTE,
     "code_cell_s": CODE_CELL_S,
+    "code_line_s": CODE_LINE_S,
     "predict_min": PREDICT_MIN,
     "figure_min": FIGURE_MIN,
     "explorer_min": EXPLORER_MIN,
-    "exercise_min": EXERCISE_MIN,
+    "exercise_floor_min": EXERCISE_FLOOR_MIN,
 }
+
 _EXPLORER = re.compile(r"\b\w+_(explorer|game)\(")
-_EXERCISE = re.compile(r"^#+\s*(?:Optional\s+)?Exercise\b(.*)$", re.M | re.I)
+#: An exercise heading: "### Exercise 2: ...", "### Optional exercise 3: ...".
+EXERCISE_HEADING = re.compile(r"^#+\s*(?:Optional\s+)?Exercise\s+(\d+)\b(.*)$", re.M | re.I)
+_HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*$", re.M)
 _ABOUT = re.compile(r"about\s+(\d+(?:\.\d+)?)\s*min", re.I)
+_FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"https?://\S+")
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+#: A lesson's own statement of its minutes, as the tool writes it ...
+STATED = re.compile(
+    r"Core path: about (\d+) minutes; parts marked \*\*Optional\*\* add about (\d+) more\."
+)
+# ... and as lessons wrote it before (replaced by the form above on --lessons).
+_STATED_ANY = re.compile(
+    r"\*?Core path: about \d+ minutes(?:\. The \*\*Optional\*\* parts add about \d+, and "
+    r"Exercise 3 \(homework\) about \d+\.\*|; parts marked \*\*Optional\*\* go further"
+    r"(?: \(about \d+ more\))?\.|; parts marked \*\*Optional\*\* add about \d+ more\.)"
+)
+OPTIONAL_MARK = "**Optional:**"
 BEGIN, END = "<!-- lesson-minutes:begin -->", "<!-- lesson-minutes:end -->"
+
+PartName = Literal["core", "optional"]
 
 
 def lessons() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 
 
-def _source(cell: dict) -> str:
+def source(cell: dict) -> str:
     src = cell.get("source", "")
     return src if isinstance(src, str) else "".join(src)
 
 
-def _optional(cell: dict) -> bool:
+def is_optional(cell: dict) -> bool:
     return "optional" in cell.get("metadata", {}).get("tags", [])
 
 
+def count_words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def markdown_counts(text: str) -> tuple[int, int]:
+    """``(words, code lines)`` of a Markdown cell: prose words, and lines of its code blocks."""
+    code_lines = sum(
+        len([ln for ln in block.splitlines()[1:-1] if ln.strip()]) for block in _FENCE.findall(text)
+    )
+    prose = _URL.sub(" ", _LINK.sub(r"\1", _FENCE.sub(" ", text)))
+    return count_words(prose), code_lines
+
+
+def code_lines(text: str) -> int:
+    """Non-blank lines of a code cell, its cell magic (``%%timeline``) not counted."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if lines and lines[0].startswith("%%"):
+        lines = lines[1:]
+    return len(lines)
+
+
+def exercise_minutes(heading: str) -> float:
+    """The minutes an exercise heading states, but at least the floor for its kind."""
+    low = heading.lower()
+    if "warm-up" in low or "warm up" in low:
+        floor = EXERCISE_FLOOR_MIN["warm-up"]
+    elif "harder" in low or "challenge" in low:
+        floor = EXERCISE_FLOOR_MIN["harder"]
+    else:
+        floor = EXERCISE_FLOOR_MIN["default"]
+    about = _ABOUT.search(heading)
+    return max(float(about.group(1)), floor) if about else floor
+
+
 @dataclass
-class Part:
-    """What one part (core or optional) of a lesson holds, and its minutes by the method."""
+class Counts:
+    """What a cell, a section or a part of a lesson holds, and its minutes by the method."""
 
     words: int = 0
     code_cells: int = 0
+    code_lines: int = 0
     run_s: float = 0.0
+    output_words: int = 0
     predicts: int = 0
     figures: int = 0
     explorers: int = 0
     exercises: list[float] = field(default_factory=list)
 
+    def add(self, other: Counts) -> None:
+        self.words += other.words
+        self.code_cells += other.code_cells
+        self.code_lines += other.code_lines
+        self.run_s += other.run_s
+        self.output_words += other.output_words
+        self.predicts += other.predicts
+        self.figures += other.figures
+        self.explorers += other.explorers
+        self.exercises += other.exercises
+
     @property
     def minutes(self) -> float:
         return (
             self.words / WORDS_PER_MINUTE
-            + (self.code_cells * CODE_CELL_S + self.run_s) / 60
+            + (self.code_cells * CODE_CELL_S + self.code_lines * CODE_LINE_S + self.run_s) / 60
+            + self.output_words / OUTPUT_WORDS_PER_MINUTE
             + self.predicts * PREDICT_MIN
             + self.figures * FIGURE_MIN
             + self.explorers * EXPLORER_MIN
@@ -101,81 +185,239 @@ class Part:
         )
 
 
-def exercise_minutes(heading: str) -> float:
-    about = _ABOUT.search(heading)
-    if about:
-        return float(about.group(1))
-    low = heading.lower()
-    if "warm-up" in low or "warm up" in low:
-        return EXERCISE_MIN["warm-up"]
-    if "harder" in low or "challenge" in low:
-        return EXERCISE_MIN["harder"]
-    return EXERCISE_MIN["default"]
+def cell_counts(cell: dict, measured: dict[str, dict[str, float]]) -> tuple[Counts, bool]:
+    """A cell's counts, and whether it is a code cell with no measurement."""
+    text = source(cell)
+    c = Counts()
+    if cell["cell_type"] == "markdown":
+        c.words, c.code_lines = markdown_counts(text)
+        c.predicts = text.count("**Predict:**")  # not the "**Predict.**" that 00 describes
+        c.exercises = [exercise_minutes(m.group(0)) for m in EXERCISE_HEADING.finditer(text)]
+        return c, False
+    if cell["cell_type"] != "code":
+        return c, False
+    c.code_cells = 1
+    c.code_lines = code_lines(text)
+    c.explorers = len(_EXPLORER.findall(text))
+    m = measured.get(cell.get("id", ""))
+    if m is None:
+        return c, True
+    c.run_s = float(m["seconds"])
+    c.figures = int(m["images"])
+    c.output_words = int(m.get("output_words", 0))
+    return c, False
 
 
-def count(nb_path: Path, measured: dict[str, dict[str, float]]) -> tuple[Part, Part, list[str]]:
-    """The core and optional parts of a lesson, and the code cells with no measurement."""
-    nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    core, optional, missing = Part(), Part(), []
+@dataclass
+class Section:
+    """A stretch of a lesson: cells from one heading (or part boundary) to the next."""
+
+    id: str
+    title: str
+    part: PartName
+    cells: list[str]
+    counts: Counts
+    exercise: int | None = None
+    minutes: int = 0
+    group: str = ""
+
+
+def _title(text: str) -> str:
+    """A section's name: its first heading, else what its "**Optional:**" opening announces."""
+    heading = _HEADING.search(text)
+    if heading:
+        return re.sub(r"^Optional:\s*", "", heading.group(2).strip())
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if first.startswith(OPTIONAL_MARK):
+        first = first[len(OPTIONAL_MARK) :].strip().lstrip("*")
+        first = re.split(r"\.\*|\*\.|\. | \(|(?<=\?) ", first, maxsplit=1)[0].strip(" .*")
+    if len(first) > 70:
+        first = first[:70].rsplit(" ", 1)[0] + " …"
+    return first or "(untitled)"
+
+
+def sections(nb: dict, measured: dict[str, dict[str, float]]) -> tuple[list[Section], list[str]]:
+    """A lesson's sections in order, and the code cells with no measurement.
+
+    A new section begins at a Markdown cell with a heading, at an exercise heading, and
+    wherever the cells switch between the core path and an optional part. An optional run's
+    first cell begins with "**Optional:**" (tests/test_notebooks.py checks that).
+    """
+    out: list[Section] = []
+    missing: list[str] = []
+    previous: PartName | None = None
     for cell in nb["cells"]:
-        part = optional if _optional(cell) else core
-        text = _source(cell)
-        if cell["cell_type"] == "markdown":
-            part.words += len(re.findall(r"[A-Za-z0-9][\w'’-]*", text))
-            part.predicts += text.count("**Predict:**")  # not the "**Predict.**" of 00
-            part.exercises += [exercise_minutes(m.group(0)) for m in _EXERCISE.finditer(text)]
-        elif cell["cell_type"] == "code":
-            part.code_cells += 1
-            part.explorers += len(_EXPLORER.findall(text))
-            m = measured.get(cell.get("id", ""))
-            if m is None:
-                missing.append(cell.get("id", "?"))
+        part: PartName = "optional" if is_optional(cell) else "core"
+        text = source(cell) if cell["cell_type"] == "markdown" else ""
+        exercise = EXERCISE_HEADING.search(text)
+        heading = _HEADING.search(text)
+        announced = text.lstrip().startswith(OPTIONAL_MARK)
+        starts = part != previous or bool(exercise or heading or announced)
+        counts, unmeasured = cell_counts(cell, measured)
+        if unmeasured:
+            missing.append(cell.get("id", "?"))
+        if starts or not out:
+            cell_id = cell.get("id", "?")
+            if exercise:
+                title = f"Exercise {exercise.group(1)}{exercise.group(2)}".strip()
             else:
-                part.run_s += m["seconds"]
-                part.figures += int(m["images"])
-    return core, optional, missing
+                title = _title(text) if text else "(code)"
+            opens_group = part == "core" or exercise or announced or part != previous
+            group = cell_id if opens_group or not out else out[-1].group
+            out.append(
+                Section(
+                    id=cell_id,
+                    title=title,
+                    part=part,
+                    cells=[],
+                    counts=Counts(),
+                    exercise=int(exercise.group(1)) if exercise else None,
+                    group=group,
+                )
+            )
+        out[-1].cells.append(cell.get("id", "?"))
+        out[-1].counts.add(counts)
+        previous = part
+    _round_minutes([s for s in out if s.part == "core"])
+    _round_minutes([s for s in out if s.part == "optional"])
+    return out, missing
+
+
+def _round_minutes(part: list[Section]) -> None:
+    """Whole minutes per section that add up to the part's rounded total (largest remainder)."""
+    exact = [s.counts.minutes for s in part]
+    total = round(sum(exact))
+    floors = [math.floor(x) for x in exact]
+    order = sorted(range(len(part)), key=lambda i: exact[i] - floors[i], reverse=True)
+    for rank, i in enumerate(order):
+        part[i].minutes = floors[i] + (1 if rank < total - sum(floors) else 0)
+
+
+def lesson_table(path: Path, measured: dict[str, dict[str, float]]) -> tuple[dict, list[str]]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    secs, missing = sections(nb, measured)
+    core, optional = Counts(), Counts()
+    for s in secs:
+        (core if s.part == "core" else optional).add(s.counts)
+    return {
+        "core": sum(s.minutes for s in secs if s.part == "core"),
+        "optional": sum(s.minutes for s in secs if s.part == "optional"),
+        "core_parts": asdict(core),
+        "optional_parts": asdict(optional),
+        "sections": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "part": s.part,
+                "minutes": s.minutes,
+                "exercise": s.exercise,
+                "group": s.group,
+                "cells": s.cells,
+            }
+            for s in secs
+        ],
+    }, missing
 
 
 def table(data: dict) -> dict[str, dict]:
+    cells = data.get("measured", {}).get("cells", {})
+    return {path.stem: lesson_table(path, cells.get(path.stem, {}))[0] for path in lessons()}
+
+
+def unmeasured(data: dict) -> dict[str, list[str]]:
+    cells = data.get("measured", {}).get("cells", {})
     out = {}
     for path in lessons():
-        cells = data.get("measured", {}).get("cells", {}).get(path.stem, {})
-        core, optional, _ = count(path, cells)
-        out[path.stem] = {
-            "core": round(core.minutes),
-            "optional": round(optional.minutes),
-            "core_parts": asdict(core),
-            "optional_parts": asdict(optional),
-        }
+        missing = lesson_table(path, cells.get(path.stem, {}))[1]
+        if missing:
+            out[path.stem] = missing
     return out
 
 
-def markdown_table(minutes: dict[str, dict]) -> str:
-    rows = [
-        "| notebook | core path (min) | optional parts (min) |",
-        "| --- | ---: | ---: |",
-    ]
+def markdown_table(minutes: dict[str, dict], questions: dict[str, str] | None = None) -> str:
+    """The course map: one row per lesson, core and optional minutes, and a total."""
+    q = questions or {}
+    head = "| notebook | the question it answers | core path (min) | optional parts (min) |"
+    rows = [head, "| --- | --- | ---: | ---: |"]
     for name, m in minutes.items():
-        rows.append(f"| `{name}` | {m['core']} | {m['optional']} |")
+        rows.append(f"| `{name}` | {q.get(name, '')} | {m['core']} | {m['optional']} |")
     total_core = sum(m["core"] for m in minutes.values())
     total_opt = sum(m["optional"] for m in minutes.values())
-    rows.append(f"| **all lessons** | **{total_core}** | **{total_opt}** |")
+    rows.append(f"| **all lessons** | | **{total_core}** | **{total_opt}** |")
     return "\n".join(rows)
 
 
-def replace_between_markers(text: str, new: str) -> str:
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"markers {BEGIN} ... {END} missing")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{new}\n{END}{tail}"
+def course_questions() -> dict[str, str]:
+    """Each lesson's question, from lesson 00's course map (one source for README and guide)."""
+    nb = json.loads((NOTEBOOKS / "00-start-here.ipynb").read_text(encoding="utf-8"))
+    out = {}
+    for cell in nb["cells"]:
+        for m in re.finditer(r"^\| `(\d\d-[\w-]+)` \| (.+?) \|\s*$", source(cell), re.M):
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def replace_between(text: str, new: str, begin: str = BEGIN, end: str = END) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"markers {begin} ... {end} missing")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{new}\n{end}{tail}"
+
+
+def stated_minutes(path: Path) -> list[str]:
+    """Every sentence in which a lesson states its own minutes ("Core path: about N ...")."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        m.group(0)
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown"
+        for m in _STATED_ANY.finditer(source(cell))
+    ]
+
+
+def stated_sentence(minutes: dict) -> str:
+    """The sentence a lesson states its minutes in (tests/test_workshop.py checks it)."""
+    return (
+        f"Core path: about {minutes['core']} minutes; parts marked **Optional** add about "
+        f"{minutes['optional']} more."
+    )
 
 
 # --------------------------------------------------------------------------- measuring
 
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+_TAG = re.compile(r"<[^>]+>")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-def measure() -> dict:
-    """Run every lesson in a temporary copy and time each code cell (nbclient)."""
+
+def output_words(outputs: list[dict]) -> int:
+    """Words a learner reads in a cell's outputs: printed text, tables, error messages.
+
+    Figures and widgets are not words (they count as figures and explorers); an error counts
+    its name and message, not the traceback's frames.
+    """
+    words = 0
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream":
+            text = out.get("text", "")
+        elif kind == "error":
+            text = f"{out.get('ename', '')}: {out.get('evalue', '')}"
+        else:
+            data = out.get("data", {})
+            if _WIDGET in data or "image/png" in data or "image/svg+xml" in data:
+                continue
+            text = data.get("text/markdown") or _TAG.sub(" ", data.get("text/html", ""))
+            text = text or data.get("text/plain", "")
+        if not isinstance(text, str):
+            text = "".join(text)
+        words += count_words(_ANSI.sub("", text))
+    return words
+
+
+def measure(only: list[str] | None = None) -> dict:
+    """Run the lessons in a temporary copy; time each code cell and count what it showed."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -184,6 +426,8 @@ def measure() -> dict:
         work = Path(tmp) / "notebooks"
         shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         for path in lessons():
+            if only and not any(path.stem.startswith(o) for o in only):
+                continue
             nb = nbformat.read(work / path.name, as_version=4)
             client = NotebookClient(
                 nb,
@@ -205,40 +449,77 @@ def measure() -> dict:
                     t0 = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
                     t1 = dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
                     seconds = max(0.0, (t1 - t0).total_seconds())
+                outputs = cell.get("outputs", [])
                 images = sum(
                     1
-                    for o in cell.get("outputs", [])
+                    for o in outputs
                     if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
                 )
-                per_cell[cell.id] = {"seconds": round(seconds, 2), "images": images}
+                per_cell[cell.id] = {
+                    "seconds": round(seconds, 2),
+                    "images": images,
+                    "output_words": output_words(outputs),
+                }
             cells[path.stem] = per_cell
             print(f"measured {path.stem}: {sum(c['seconds'] for c in per_cell.values()):.1f} s")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "date": dt.date.today().isoformat(),
         "machine": (
             f"{platform.system()} {platform.machine()}, {os.cpu_count()} logical CPUs, "
             f"Python {platform.python_version()}"
         ),
+        "load_average_after": None if load is None else round(load, 1),
         "cells": cells,
     }
 
 
+# --------------------------------------------------------------------------- writing
+
+
+def write_lesson_statements(minutes: dict[str, dict]) -> list[str]:
+    """Make a lesson that states its minutes state the table's (only the sentence changes)."""
+    import nbformat  # keeps the notebook's own JSON layout
+
+    changed = []
+    for path in lessons():
+        if not stated_minutes(path):
+            continue
+        nb = nbformat.read(path, as_version=4)
+        sentence = stated_sentence(minutes[path.stem])
+        touched = False
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and _STATED_ANY.search(cell.source):
+                new = _STATED_ANY.sub(sentence.replace("\\", "\\\\"), cell.source)
+                touched |= new != cell.source
+                cell.source = new
+        if touched:
+            nbformat.write(nb, path)
+            changed.append(path.name)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--measure", action="store_true", help="run every lesson and time it")
+    parser.add_argument("--measure", action="store_true", help="run the lessons and time them")
+    parser.add_argument("--only", action="append", help="with --measure: only lesson NN")
     parser.add_argument("--write", action="store_true", help="store the table, update docs")
+    parser.add_argument(
+        "--lessons", action="store_true", help="with --write: update the lessons' stated minutes"
+    )
     args = parser.parse_args(argv)
     data = json.loads(DATA.read_text(encoding="utf-8")) if DATA.exists() else {}
     if args.measure:
-        data["measured"] = measure()
+        new = measure(args.only)
+        if args.only and "measured" in data:
+            data["measured"]["cells"].update(new["cells"])
+            data["measured"]["partial_remeasure"] = new["date"]
+        else:
+            data["measured"] = new
     data["method"] = METHOD
     data["lessons"] = table(data)
-    missing = {
-        p.stem: m
-        for p in lessons()
-        if (m := count(p, data.get("measured", {}).get("cells", {}).get(p.stem, {}))[2])
-    }
-    print(markdown_table(data["lessons"]))
+    missing = unmeasured(data)
+    print(markdown_table(data["lessons"], course_questions()))
     if missing:
         print(f"\nNot measured yet (run with --measure): {missing}", file=sys.stderr)
     if args.write:
@@ -246,10 +527,11 @@ def main(argv: list[str] | None = None) -> int:
         for doc in (README, GUIDE):
             text = doc.read_text(encoding="utf-8")
             if BEGIN in text:
-                doc.write_text(
-                    replace_between_markers(text, markdown_table(data["lessons"])),
-                    encoding="utf-8",
-                )
+                new = replace_between(text, markdown_table(data["lessons"], course_questions()))
+                doc.write_text(new, encoding="utf-8")
+        if args.lessons:
+            for name in write_lesson_statements(data["lessons"]):
+                print(f"updated the stated minutes in {name}")
         print(f"\nwrote {DATA.relative_to(ROOT)}")
     return 1 if missing and args.write else 0
 
