@@ -222,7 +222,22 @@ def decision_guide(matrix: MatrixResult | None = None) -> DecisionGuideResult:
             if m not in ("serial", rec.model)
         )
         if rec.declined:
-            said = "no clear answer from this run (other programs or noise got in the way)."
+            numbers = ", ".join(
+                f"{m} {x:.1f}x" + (" (noise)" if m in rec.noise else "")
+                for m, x in rec.ranking
+                if m != "serial"
+            )
+            load = matrix.load(r.workload)
+            cause = (
+                f"other programs kept about {load.others_cores:.1f} of {matrix.usable_cores} "
+                f"cores busy"
+                if load.busy and load.others_cores is not None
+                else "a cell came out faster than possible"
+            )
+            said = (
+                f"no clear answer from this run ({numbers}; {cause}): see "
+                f"recommend(matrix, workload={r.workload!r}) for why."
+            )
         else:
             said = f"{rec.model} {rec.speedup:.1f}x" + (f" (also: {others})" if others else "")
             said += (
