@@ -150,7 +150,22 @@ def fetch_all(fetch_all_fn: Callable[..., Any]) -> Feedback:
     try:
         got = run_coroutine(fetch_all_fn(items, fetch), timeout_s=10)
     except Exception as exc:
-        return failed(exercise, f"Your coroutine raised {type(exc).__name__}: {exc}")
+        said = f"Your coroutine raised {type(exc).__name__}: {str(exc).rstrip('.')}."
+        if isinstance(exc, TypeError) and "unhashable" in str(exc):
+            # asyncio.gather(coroutines): a list where it wants one argument per coroutine
+            said += (
+                " asyncio.gather takes each coroutine as a separate argument, not one list: "
+                "unpack the list with *."
+            )
+        return failed(
+            exercise,
+            said,
+            "Create all the coroutines first, without awaiting them one by one; then wait for "
+            "all of them together.",
+            "asyncio.gather(*coroutines) runs them all at once and returns their results in "
+            "order (on Python 3.11+, an asyncio.TaskGroup does the same).",
+            _GATHER_CODE,
+        )
     want = [i * 10 for i in items]
     if inspect.isawaitable(got):
         if inspect.iscoroutine(got):

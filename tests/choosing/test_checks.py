@@ -101,6 +101,21 @@ def test_fetch_all_other_mistakes():
     assert "in the order of items" in cl.check.choosing.fetch_all(_reversed).message
 
 
+def test_fetch_all_that_passes_gather_a_list_is_told_to_unpack_it():
+    async def gather_a_list(items, fetch):
+        coroutines = [fetch(i) for i in items]
+        try:
+            return await asyncio.gather(coroutines)
+        finally:
+            for c in coroutines:
+                c.close()
+
+    fb = cl.check.choosing.fetch_all(gather_a_list)
+    assert not fb.ok and fb.message.startswith("Your coroutine raised TypeError: unhashable")
+    assert "unpack the list with *" in fb.message
+    assert "Create all the coroutines first" in hint("choosing.fetch_all").text
+
+
 def test_fetch_all_that_forgets_await_is_told_so_instead_of_crashing(recwarn):
     async def gather_not_awaited(items, fetch):
         return asyncio.gather(*(fetch(i) for i in items))
