@@ -310,7 +310,13 @@ def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
                 _MAP_CODE,
             )
         if status == "error":
-            return failed(exercise, f"With a {name} it raised {type(value).__name__}: {value}")
+            return failed(
+                exercise,
+                f"With a {name} it raised {type(value).__name__}: {value}",
+                "Call fn once per item, as fn(item): executor.map(fn, items) does that, and so "
+                "does executor.submit(fn, item) for each item.",
+                _MAP_CODE,
+            )
         if value is not None and not isinstance(value, list) and hasattr(value, "__iter__"):
             return failed(
                 exercise,
@@ -328,7 +334,15 @@ def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
                 _MAP_CODE,
             )
         if value != want:
-            return failed(exercise, f"With a {name}: expected {want}, got {value!r}.")
+            shuffled = isinstance(value, list) and sorted(value, key=repr) == sorted(want, key=repr)
+            return failed(
+                exercise,
+                f"With a {name}: expected {want}, got {value!r}."
+                + (" The right results, in another order." if shuffled else ""),
+                "Keep the order of items: as_completed gives results as tasks finish, while "
+                "executor.map, or the futures read in the order you submitted them, keep it.",
+                _MAP_CODE,
+            )
     if not (watch.timed or _mentions_timeout(run_all_fn)):
         return failed(
             exercise,

@@ -177,3 +177,19 @@ def test_run_all_mistakes_get_concepts_first():
     assert "timeout=30" not in fb.message
     assert "timeout=30" in [hint("choosing.run_all") for _ in range(2)][-1].text
     assert "without calling it" in cl.check.choosing.run_all(42).message
+
+
+def test_run_all_wrong_order_or_an_error_gets_hints():
+    def finished_first(executor, fn, items):
+        return list(reversed(list(executor.map(fn, items, timeout=30))))
+
+    fb = cl.check.choosing.run_all(finished_first)
+    assert not fb.ok and fb.message.endswith("The right results, in another order.")
+    assert "as_completed gives results as tasks finish" in hint("choosing.run_all").text
+
+    def unpacked(executor, fn, items):
+        return list(executor.map(fn, *items, timeout=30))
+
+    fb = cl.check.choosing.run_all(unpacked)
+    assert not fb.ok and "raised TypeError" in fb.message
+    assert "Call fn once per item" in hint("choosing.run_all").text
