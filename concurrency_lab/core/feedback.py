@@ -22,7 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Feedback", "Hint", "call_checked", "call_with_timeout", "failed", "hint", "passed"]
+__all__ = [
+    "Feedback",
+    "Hint",
+    "call_checked",
+    "call_with_timeout",
+    "failed",
+    "hint",
+    "not_a_function",
+    "passed",
+]
 
 
 @dataclass(frozen=True)
@@ -146,11 +155,24 @@ def call_checked(fn: Callable[..., Any], *args: Any) -> tuple[Any, Exception | N
         return None, exc
 
 
-def not_callable(obj: object) -> Feedback | None:
+def not_a_function(exercise: str, obj: object, name: str = "") -> Feedback | None:
+    """``None`` when ``obj`` is a function; else the failure every check gives for it.
+
+    The learner called the function (``check(f())``) or passed something else: the message
+    says so, and the hint shows the call with the function's ``name`` when it is given.
+    """
     if callable(obj):
         return None
-    return Feedback(
-        False, f"Pass your function itself, without calling it (got {type(obj).__name__})."
+    check = exercise.split(".")[-1]
+    hint = (
+        f"Write the function's name without parentheses: {check}({name}), not {check}({name}())."
+        if name
+        else "Write the function's name only, without parentheses after it."
+    )
+    return failed(
+        exercise,
+        f"Pass your function itself, without calling it (got {type(obj).__name__}).",
+        hint,
     )
 
 

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..core.feedback import Feedback, call_with_timeout, failed, passed
+from ..core.feedback import Feedback, call_with_timeout, failed, not_a_function, passed
 from .locks import (
     Account,
     DeadlockError,
@@ -37,16 +37,6 @@ from .watchdog import Watchdog
 __all__ = ["back_off", "transfer", "where_stuck"]
 
 _DONE = "the self-check has ended"
-
-
-def _not_callable(exercise: str, obj: object, name: str) -> Feedback | None:
-    if callable(obj):
-        return None
-    return failed(
-        exercise,
-        f"Pass your function itself, without calling it: cl.check.{exercise}({name}) "
-        f"(got {type(obj).__name__}).",
-    )
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...], errors: dict[str, BaseException]) -> None:
@@ -115,7 +105,7 @@ def transfer(fn: Callable[..., Any]) -> Feedback:
     Then the balances and the locking are checked. Exercise 1 of ``05-deadlocks.ipynb``.
     """
     ex = "deadlocks.transfer"
-    if (bad := _not_callable(ex, fn, "transfer")) is not None:
+    if (bad := not_a_function(ex, fn, "transfer")) is not None:
         return bad
     registry = LockRegistry()
     alice = Account("alice", 100, registry=registry)
@@ -275,7 +265,7 @@ def back_off(pick_up: Callable[..., Any]) -> Feedback:
     Exercise 2 of ``05-deadlocks.ipynb``.
     """
     ex = "deadlocks.back_off"
-    if (bad := _not_callable(ex, pick_up, "pick_up")) is not None:
+    if (bad := not_a_function(ex, pick_up, "pick_up")) is not None:
         return bad
     hints = (
         "Which of the four conditions does this exercise take away? Hold and wait: never "
@@ -501,7 +491,7 @@ def where_stuck(fn: Callable[[threading.Thread], Any]) -> Feedback:
     ``05-deadlocks.ipynb``.
     """
     ex = "deadlocks.where_stuck"
-    if (bad := _not_callable(ex, fn, "where_stuck")) is not None:
+    if (bad := not_a_function(ex, fn, "where_stuck")) is not None:
         return bad
     hints = (
         "Python keeps every thread's current frame: sys._current_frames() maps each thread's "

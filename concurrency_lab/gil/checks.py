@@ -20,23 +20,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..core.feedback import Feedback, call_checked, call_with_timeout, failed, passed
+from ..core.feedback import (
+    Feedback,
+    call_checked,
+    call_with_timeout,
+    failed,
+    not_a_function,
+    passed,
+)
 from ..core.load import measure_load
 from ..core.machine import gil_enabled, usable_cores
 from ..core.workloads import calibrate, cpu_bound, gil_releasing, io_wait, zlib_compress
 from ..scaling.maths import NO_GAIN
 
 __all__ = ["restore_interval", "two_threads", "which_work"]
-
-
-def _not_a_function(exercise: str, obj: object) -> Feedback | None:
-    if callable(obj):
-        return None
-    return failed(
-        exercise,
-        f"Pass your function itself, without calling it (got a {type(obj).__name__}).",
-        "Write its name only, without brackets after it.",
-    )
 
 
 # --------------------------------------------------------------------------- two_threads
@@ -239,7 +236,7 @@ def two_threads(two_threads: Callable[..., Any], *, timeout_s: float = 60.0) -> 
     read); the speedups are reported, not judged, since a busy machine changes them.
     """
     ex = "gil.two_threads"
-    problem = _not_a_function(ex, two_threads)
+    problem = not_a_function(ex, two_threads)
     if problem is not None:
         return problem
     lines = []
@@ -334,7 +331,7 @@ def restore_interval(
     interval must be back at 4.2 ms afterwards. It restores your own interval whatever happens.
     """
     ex = "gil.restore_interval"
-    problem = _not_a_function(ex, with_switch_interval)
+    problem = not_a_function(ex, with_switch_interval)
     if problem is not None:
         return problem
     hints = (

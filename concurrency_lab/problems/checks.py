@@ -17,21 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.children import stop_processes
-from ..core.feedback import Feedback, call_with_timeout, failed, passed
+from ..core.feedback import Feedback, call_with_timeout, failed, not_a_function, passed
 from ..core.machine import get_context
 from .failures import divide
 from .process_tree import kill_tree, start_two_levels
 
 __all__ = ["log_with_lock", "run_in_thread", "stop_tree"]
-
-
-def _not_a_function(exercise: str, answer: object) -> Feedback | None:
-    if callable(answer):
-        return None
-    return failed(
-        exercise,
-        f"Pass your function itself, without calling it (got {type(answer).__name__}).",
-    )
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -45,7 +36,7 @@ def run_in_thread(run_in_thread: Callable[[Callable[[], Any]], Any]) -> Feedback
 
     Introduced in ``08-common-problems.ipynb``.
     """
-    if (bad := _not_a_function(_EX1, run_in_thread)) is not None:
+    if (bad := not_a_function(_EX1, run_in_thread)) is not None:
         return bad
     saved = threading.excepthook
     threading.excepthook = lambda args: None  # a bare Thread's error would only be printed
@@ -138,7 +129,7 @@ def log_with_lock(log_with_lock: Callable[[Any, str, list[str]], Any]) -> Feedba
     """
     import psutil
 
-    if (bad := _not_a_function(_EX2, log_with_lock)) is not None:
+    if (bad := not_a_function(_EX2, log_with_lock)) is not None:
         return bad
     lock = get_context().Lock()
     folder = tempfile.mkdtemp(prefix="lab-log-")
@@ -274,7 +265,7 @@ def stop_tree(stop_tree: Callable[[int], Any]) -> Feedback:
 
     Introduced in ``08-common-problems.ipynb``.
     """
-    if (bad := _not_a_function(_EX3, stop_tree)) is not None:
+    if (bad := not_a_function(_EX3, stop_tree)) is not None:
         return bad
     code = (
         "```python\nimport psutil\n\ndef stop_tree(pid):\n"

@@ -21,20 +21,17 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from ..core.feedback import Feedback, call_checked, call_with_timeout, failed, passed
+from ..core.feedback import (
+    Feedback,
+    call_checked,
+    call_with_timeout,
+    failed,
+    not_a_function,
+    passed,
+)
 from .maths import amdahl_speedup
 
 __all__ = ["amdahl", "efficiency", "pool_map"]
-
-
-def _not_a_function(exercise: str, obj: object) -> Feedback | None:
-    if callable(obj):
-        return None
-    return failed(
-        exercise,
-        f"Pass your function itself, without calling it (got a {type(obj).__name__}).",
-        "Write the name only: cl.check.scaling.efficiency(speedup, efficiency), no brackets.",
-    )
 
 
 def _number(x: object) -> bool:
@@ -54,7 +51,7 @@ def efficiency(
     parallel_s, n_workers)``: how many times faster, and how much of that per worker."""
     ex = "scaling.efficiency"
     for fn in (speedup, efficiency):
-        problem = _not_a_function(ex, fn)
+        problem = not_a_function(ex, fn)
         if problem is not None:
             return problem
     for serial_s, parallel_s, want in [(3.0, 1.0, 3.0), (4.0, 2.0, 2.0), (1.0, 2.0, 0.5)]:
@@ -165,7 +162,7 @@ def pool_map(timed_map: Callable[..., Any], *, timeout_s: float = 60.0) -> Feedb
     reports from inside each worker its process id and how many tasks its message held.
     """
     ex = "scaling.pool_map"
-    problem = _not_a_function(ex, timed_map)
+    problem = not_a_function(ex, timed_map)
     if problem is not None:
         return problem
     tasks, n_workers, chunksize = list(range(24)), 2, 4
@@ -269,7 +266,7 @@ def _close(want: float) -> float:
 def amdahl(amdahl: Callable[[int, float], float]) -> Feedback:
     """03, exercise 2: ``amdahl(n_workers, serial_fraction)``, the speedup Amdahl's law predicts."""
     ex = "scaling.amdahl"
-    problem = _not_a_function(ex, amdahl)
+    problem = not_a_function(ex, amdahl)
     if problem is not None:
         return problem
     hints = (

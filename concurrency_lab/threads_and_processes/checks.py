@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import LabError, NotebookFunctionError, UnpicklableError
-from ..core.feedback import Feedback, call_with_timeout, failed, passed
+from ..core.feedback import Feedback, call_with_timeout, failed, not_a_function, passed
 from ..core.runners import run_tasks
 from ..core.watch import WatchError, watch
 from ..core.workloads import cpu_bound
@@ -36,17 +36,6 @@ RESULTS_UNITS = (60, 20, 40, 20)
 CHECK_TIMEOUT_S = 60.0
 #: Seconds ``run_two`` may take in exercise 1 (its threads wait at most 1 s each).
 JOIN_TIMEOUT_S = 10.0
-
-
-def _not_a_function(exercise: str, obj: object, name: str) -> Feedback | None:
-    if callable(obj):
-        return None
-    check = exercise.split(".")[-1]
-    return failed(
-        exercise,
-        f"Pass your function itself, without calling it (got {type(obj).__name__}).",
-        f"Write the function's name without parentheses: {check}({name}), not {check}({name}()).",
-    )
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -72,7 +61,7 @@ def start_then_join(run_two: Callable[[Callable[[], None]], Any]) -> Feedback:
 
     Introduced in ``01-threads-and-processes.ipynb``.
     """
-    problem = _not_a_function(_START_THEN_JOIN, run_two, "run_two")
+    problem = not_a_function(_START_THEN_JOIN, run_two, "run_two")
     if problem is not None:
         return problem
     barrier = threading.Barrier(2, timeout=1.0)
@@ -192,7 +181,7 @@ def cube_in_spawn(cube: Callable[[Any], Any]) -> Feedback:
 
     Introduced in ``01-threads-and-processes.ipynb``.
     """
-    problem = _not_a_function(_CUBE, cube, "exercise_tasks.cube")
+    problem = not_a_function(_CUBE, cube, "exercise_tasks.cube")
     if problem is not None:
         return problem
     name = getattr(cube, "__name__", "cube")
@@ -279,7 +268,7 @@ def results_from_processes(run_in_processes: Callable[[list[int]], Any]) -> Feed
 
     Introduced in ``01-threads-and-processes.ipynb``.
     """
-    problem = _not_a_function(_RESULTS, run_in_processes, "run_in_processes")
+    problem = not_a_function(_RESULTS, run_in_processes, "run_in_processes")
     if problem is not None:
         return problem
     units = list(RESULTS_UNITS)
