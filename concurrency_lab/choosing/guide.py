@@ -183,21 +183,30 @@ class DecisionGuideResult(Result):
         return self.to_markdown()
 
 
-def decision_guide(matrix: MatrixResult | None = None) -> DecisionGuideResult:
+def decision_guide(
+    matrix: MatrixResult | None = None, *, gil: bool | None = None
+) -> DecisionGuideResult:
     """The decision guide's rows; with ``matrix``, each measured row says what it showed.
 
     >>> guide = decision_guide()
-    >>> guide.rows[0].use
+    >>> guide.rows[0].use in ('processes: a ProcessPoolExecutor',
+    ...     'threads on a free-threaded Python (no GIL), else processes')
+    True
+    >>> decision_guide(gil=True).rows[0].use
     'processes: a ProcessPoolExecutor'
 
     Args:
         matrix: a :class:`~concurrency_lab.choosing.MatrixResult` (optional).
+        gil: without a matrix, the advice for a Python with the GIL on (``True``) or off
+            (``False``); ``None``: for this interpreter. (The printed handout,
+            ``docs/decision-guide.md``, uses both.) A matrix says which it was measured with.
 
     Returns:
         A :class:`DecisionGuideResult`; ``print`` it, or let a cell show it (code included).
 
     Raises:
-        TypeError: ``matrix`` is not a matrix.
+        TypeError: ``matrix`` is not a matrix, or ``gil`` is not ``True``, ``False`` or ``None``.
+        ValueError: both ``matrix`` and ``gil`` are given.
 
     Introduced in ``07-choosing-a-model.ipynb``.
     """
@@ -206,7 +215,15 @@ def decision_guide(matrix: MatrixResult | None = None) -> DecisionGuideResult:
             f"'matrix' must be the result of cl.choosing.scenario_matrix() or None "
             f"(got {type(matrix).__name__})."
         )
-    gil = matrix.gil_enabled if matrix is not None else gil_enabled()
+    if gil is not None and not isinstance(gil, bool):
+        raise TypeError(f"'gil' must be True, False or None (got {gil!r}).")
+    if matrix is not None and gil is not None:
+        raise ValueError(
+            "Give either a matrix or gil=, not both: a matrix was measured with the GIL "
+            f"{'on' if matrix.gil_enabled else 'off'}, and its rows say so."
+        )
+    if gil is None:
+        gil = matrix.gil_enabled if matrix is not None else gil_enabled()
     rows = tuple(_CPU_FREE if (r is _CPU_GIL and not gil) else r for r in _ROWS)
     if matrix is None:
         return DecisionGuideResult(rows)
