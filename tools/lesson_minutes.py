@@ -262,7 +262,10 @@ def sections(nb: dict, measured: dict[str, dict[str, float]]) -> tuple[list[Sect
                 title = f"Exercise {exercise.group(1)}{exercise.group(2)}".strip()
             else:
                 title = _title(text) if text else "(code)"
-            opens_group = part == "core" or exercise or announced or part != previous
+            optional_heading = bool(heading and heading.group(2).startswith("Optional"))
+            opens_group = (
+                part == "core" or exercise or announced or optional_heading or part != previous
+            )
             group = cell_id if opens_group or not out else out[-1].group
             out.append(
                 Section(
@@ -347,6 +350,74 @@ def markdown_table(minutes: dict[str, dict], questions: dict[str, str] | None = 
     return "\n".join(rows)
 
 
+METHOD_MARKERS = ("<!-- lesson-minutes-method:begin -->", "<!-- lesson-minutes-method:end -->")
+CHECK_MARKERS = (
+    "<!-- lesson-minutes-walkthrough:begin -->",
+    "<!-- lesson-minutes-walkthrough:end -->",
+)
+
+
+def method_markdown(data: dict) -> str:
+    """The method and the measurement it used, as the guide states them."""
+    m = data.get("measured", {})
+    floors = EXERCISE_FLOOR_MIN
+    load = m.get("load_average_after")
+    where = f"{m.get('machine', 'not measured yet')}, on {m.get('date', '?')}"
+    if load is not None:
+        where += f" (load average {load:g} at the end: other programs shared the machine)"
+    run_s = sum(c["seconds"] for cells in m.get("cells", {}).values() for c in cells.values())
+    return "\n".join(
+        [
+            f"- **Prose:** the words of the Markdown cells at {WORDS_PER_MINUTE} words a minute.",
+            f"- **Code:** {CODE_CELL_S} s per code cell to run it and glance at the result, "
+            f"{CODE_LINE_S} s per line of code to read it (code blocks in the Markdown too), "
+            "and the time the cell took to run.",
+            f"- **Output:** the words a cell printed (sentences, tables, error messages) at "
+            f"{OUTPUT_WORDS_PER_MINUTE} words a minute.",
+            f"- **Predict prompts:** {PREDICT_MIN:g} min each; **figures:** {FIGURE_MIN:g} min "
+            f"each; **explorers and games:** {EXPLORER_MIN:g} min each.",
+            '- **Exercises:** the minutes the heading states ("about N min"), but at least '
+            f"{floors['warm-up']:g} for a warm-up, {floors['default']:g} otherwise and "
+            f"{floors['harder']:g} for one marked harder.",
+            "",
+            f"Run times, figures and printed words were measured on {where}: every lesson run "
+            f"top to bottom in a fresh kernel with nbclient, {run_s:.0f} s of cells in all.",
+        ]
+    )
+
+
+def walkthrough_markdown(data: dict) -> str:
+    """The method's minutes beside the reviewers' timed walk-throughs (where reported)."""
+    walks = data.get("walkthrough", {})
+    rows = [
+        "| notebook | method: core | walk-through: core | method: optional | "
+        "walk-through: optional | walked at commit |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    diffs = []
+    for name, m in data["lessons"].items():
+        w = walks.get(name)
+        if w is None:
+            rows.append(f"| `{name}` | {m['core']} | not reported yet | {m['optional']} | | |")
+            continue
+        rows.append(
+            f"| `{name}` | {m['core']} | {w['core']:g} | {m['optional']} | {w['optional']:g} | "
+            f"{('`' + w['commit'] + '`') if w.get('commit') else 'not stated'} |"
+        )
+        diffs += [m["core"] - w["core"], m["optional"] - w["optional"]]
+    if diffs:
+        mean_abs = sum(abs(d) for d in diffs) / len(diffs)
+        bias = sum(diffs) / len(diffs)
+        rows += [
+            "",
+            f"Over the {len(diffs)} parts walked through, the method differs from the "
+            f"walk-through by {mean_abs:.1f} min on average ({bias:+.1f} min on average with "
+            "signs: the method is that much "
+            f"{'longer' if bias > 0 else 'shorter'} overall).",
+        ]
+    return "\n".join(rows)
+
+
 def course_questions() -> dict[str, str]:
     """Each lesson's question, from lesson 00's course map (one source for README and guide)."""
     nb = json.loads((NOTEBOOKS / "00-start-here.ipynb").read_text(encoding="utf-8"))
@@ -416,8 +487,11 @@ def output_words(outputs: list[dict]) -> int:
     return words
 
 
-def measure(only: list[str] | None = None) -> dict:
-    """Run the lessons in a temporary copy; time each code cell and count what it showed."""
+def measure(only: list[str] | None = None, keep: Path | None = None) -> dict:
+    """Run the lessons in a temporary copy; time each code cell and count what it showed.
+
+    With ``keep``, the executed notebooks are saved there too (to read what they printed).
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -437,6 +511,9 @@ def measure(only: list[str] | None = None) -> dict:
                 record_timing=True,
             )
             client.execute()
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, keep / path.name)
             per_cell: dict[str, dict[str, float]] = {}
             for cell in nb.cells:
                 if cell.cell_type != "code":
@@ -503,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measure", action="store_true", help="run the lessons and time them")
     parser.add_argument("--only", action="append", help="with --measure: only lesson NN")
+    parser.add_argument("--keep", type=Path, help="with --measure: save the executed lessons here")
     parser.add_argument("--write", action="store_true", help="store the table, update docs")
     parser.add_argument(
         "--lessons", action="store_true", help="with --write: update the lessons' stated minutes"
@@ -510,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = json.loads(DATA.read_text(encoding="utf-8")) if DATA.exists() else {}
     if args.measure:
-        new = measure(args.only)
+        new = measure(args.only, args.keep)
         if args.only and "measured" in data:
             data["measured"]["cells"].update(new["cells"])
             data["measured"]["partial_remeasure"] = new["date"]
@@ -527,8 +605,12 @@ def main(argv: list[str] | None = None) -> int:
         for doc in (README, GUIDE):
             text = doc.read_text(encoding="utf-8")
             if BEGIN in text:
-                new = replace_between(text, markdown_table(data["lessons"], course_questions()))
-                doc.write_text(new, encoding="utf-8")
+                text = replace_between(text, markdown_table(data["lessons"], course_questions()))
+            if METHOD_MARKERS[0] in text:
+                text = replace_between(text, method_markdown(data), *METHOD_MARKERS)
+            if CHECK_MARKERS[0] in text:
+                text = replace_between(text, walkthrough_markdown(data), *CHECK_MARKERS)
+            doc.write_text(text, encoding="utf-8")
         if args.lessons:
             for name in write_lesson_statements(data["lessons"]):
                 print(f"updated the stated minutes in {name}")
