@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import contextlib
 import inspect
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,10 @@ __all__ = ["fetch_all", "run_all", "square", "tiny_tasks"]
 
 def square(x: int) -> int:
     """``x * x``: the function Exercise 3 hands to your ``run_all`` (module-level, so a
-    process pool can import it)."""
+    process pool can import it). Small numbers take longer (``(10 - x)`` × 4 ms), so tasks
+    submitted first finish last, as real tasks often do: results gathered in the order
+    they finish come out in another order than the items."""
+    time.sleep(max(0, 10 - x) * 0.004)
     return x * x
 
 
@@ -213,10 +217,22 @@ def fetch_all(fetch_all_fn: Callable[..., Any]) -> Feedback:
 
 
 class _Watch:
-    """Records whether anything waited on the executor's results with a timeout."""
+    """Records whether anything waited on the executor's results with a timeout, and how many
+    tasks were submitted and not yet waited for at once (1 means one task at a time)."""
 
     def __init__(self) -> None:
         self.timed = False
+        self.pending = 0
+        self.most_pending = 0
+
+    def submitted(self) -> None:
+        self.pending += 1
+        self.most_pending = max(self.most_pending, self.pending)
+
+    def collected(self, future: Any) -> None:
+        if not getattr(future, "_lab_collected", False):
+            future._lab_collected = True
+            self.pending -= 1
 
 
 class _WatchedFuture(cf.Future):  # type: ignore[type-arg]
@@ -225,6 +241,7 @@ class _WatchedFuture(cf.Future):  # type: ignore[type-arg]
     def result(self, timeout: float | None = None) -> Any:
         if timeout is not None:
             self._lab_watch.timed = True
+        self._lab_watch.collected(self)
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
@@ -248,6 +265,7 @@ def _watched(base: Any, watch: _Watch) -> Any:
             future = super().submit(fn, *args, **kwargs)
             future.__class__ = _WatchedFuture
             future._lab_watch = watch
+            watch.submitted()
             return future
 
     Watched.__name__ = Watched.__qualname__ = base.__name__
@@ -283,7 +301,7 @@ def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
         return failed(
             exercise, f"Pass your function itself, without calling it (got {run_all_fn!r})."
         )
-    items = [3, 1, 4, 1, 5, 9]
+    items = [1, 9, 4, 3, 5, 2]  # the first (slowest) finishes after the second
     want = [square(i) for i in items]
     watch = _Watch()
     executors: dict[str, Callable[[], Any]] = {
@@ -333,6 +351,16 @@ def run_all(run_all_fn: Callable[..., Any]) -> Feedback:
                 "future.result(timeout=30).",
                 _MAP_CODE,
             )
+        if value == want and watch.most_pending < 2:
+            return failed(
+                exercise,
+                f"With a {name}: the right results, but one task at a time: each one was waited "
+                f"for before the next was submitted, so the pool's workers never ran together.",
+                "Submit every task first (a list of futures, or executor.map), then collect the "
+                "results.",
+                _MAP_CODE,
+            )
+        watch.pending = watch.most_pending = 0
         if value != want:
             shuffled = isinstance(value, list) and sorted(value, key=repr) == sorted(want, key=repr)
             return failed(

@@ -193,3 +193,19 @@ def test_run_all_wrong_order_or_an_error_gets_hints():
     fb = cl.check.choosing.run_all(unpacked)
     assert not fb.ok and "raised TypeError" in fb.message
     assert "Call fn once per item" in hint("choosing.run_all").text
+
+
+def _one_at_a_time(executor, fn, items):
+    return [executor.submit(fn, i).result(timeout=30) for i in items]
+
+
+def _as_they_finish(executor, fn, items):
+    futures = [executor.submit(fn, i) for i in items]
+    return [f.result(timeout=30) for f in cf.as_completed(futures, timeout=30)]
+
+
+def test_run_all_rejects_one_task_at_a_time_and_results_in_finishing_order():
+    fb = cl.check.choosing.run_all(_one_at_a_time)
+    assert not fb.ok and "one task at a time" in fb.message
+    fb = cl.check.choosing.run_all(_as_they_finish)
+    assert not fb.ok and "The right results, in another order." in fb.message
