@@ -1,65 +1,22 @@
 """Run another Python as a child program, with a timeout that ends it and every process it started.
 
 The lesson runs small scripts in other interpreters (a free-threaded Python, say) and runs
-Dask in a helper process whose scheduler and workers are its own children. On a timeout the
-whole tree must go:
-
-* POSIX: the child starts in a new session (its own process group), and the group is killed
-  with ``os.killpg``;
-* Windows has no process groups to kill: the child's descendants are found with psutil (from
-  the lab extra) and killed, then the child; without psutil, ``taskkill /T /F`` does it.
+Dask in a helper process whose scheduler and workers are its own children. The waiting and
+the clean-up are the core's (:func:`concurrency_lab.core.children.run_program`); this adds
+the errors the lesson reports.
 
 Introduced in ``07-choosing-a-model.ipynb``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from ..core.children import run_program
 from ..core.errors import LabError, WorkerTimeoutError
 
-__all__ = ["kill_tree", "run_child"]
-
-
-def kill_tree(
-    proc: subprocess.Popen[Any],
-    *,
-    platform: str = sys.platform,
-    run: Callable[..., Any] = subprocess.run,
-) -> None:
-    """End ``proc`` and every process it started, then reap ``proc`` (see the module)."""
-    if platform != "win32" and hasattr(os, "killpg"):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-    else:
-        try:
-            import psutil
-
-            try:
-                kids = psutil.Process(proc.pid).children(recursive=True)
-            except psutil.Error:
-                kids = []
-            for kid in kids:
-                with contextlib.suppress(psutil.Error):
-                    kid.kill()
-            proc.kill()
-            psutil.wait_procs(kids, timeout=5)
-        except ImportError:
-            run(
-                ["taskkill", "/T", "/F", "/PID", str(proc.pid)],
-                capture_output=True,
-                timeout=15,
-                check=False,
-            )
-            proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
+__all__ = ["run_child"]
 
 
 def run_child(
@@ -77,34 +34,15 @@ def run_child(
         LabError: it ended with a non-zero exit code (the message has its last lines of
             standard error).
     """
-    posix = sys.platform != "win32" and hasattr(os, "killpg")
-    proc = subprocess.Popen(
-        list(args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        cwd=cwd,
-        env=env,
-        start_new_session=posix,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc)
-        with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
-            proc.communicate(timeout=5)
+    ran = run_program(args, timeout_s=timeout_s, cwd=cwd, env=env)
+    if ran.timed_out:
         raise WorkerTimeoutError(
             f"{os.path.basename(args[0])} was still running after timeout_s={timeout_s:g} s; "
             f"the lab killed it and its children.",
             workers=(args[0],),
             timeout_s=timeout_s,
-        ) from None
-    except BaseException:  # e.g. KeyboardInterrupt: leave nothing behind
-        kill_tree(proc)
-        raise
-    if proc.returncode != 0:
-        tail = "\n".join(err.strip().splitlines()[-5:])
-        raise LabError(f"{args[0]} failed with exit code {proc.returncode}:\n{tail}")
-    return out
+        )
+    if ran.returncode != 0:
+        tail = "\n".join(ran.stderr.strip().splitlines()[-5:])
+        raise LabError(f"{args[0]} failed with exit code {ran.returncode}:\n{tail}")
+    return ran.stdout

@@ -11,23 +11,33 @@ unpickle them by name. In the parent: :func:`stop_processes` (terminate, then ki
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing.connection
 import os
 import pickle
 import queue
 import signal
+import subprocess
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .errors import WorkerError
 from .tracing import Recorder, Span, activate
 
-__all__ = ["describe_exit", "stop_processes", "worker_error"]
+__all__ = [
+    "ProgramRun",
+    "describe_exit",
+    "end_process_tree",
+    "run_program",
+    "stop_processes",
+    "worker_error",
+]
 
 # --------------------------------------------------------------------------- output routing
 
@@ -313,3 +323,101 @@ def stop_processes(procs: Iterable[Any], grace_s: float = 1.0) -> None:
         if p.is_alive():
             p.kill()
             p.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- whole programs
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """How a child program ended (see :func:`run_program`).
+
+    Attributes:
+        returncode: its exit code; ``None`` when the lab stopped it on timeout.
+        stdout, stderr: what it printed (UTF-8, undecodable bytes replaced).
+        timed_out: it ran past the timeout, and it and its children were killed.
+    """
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+
+
+def end_process_tree(
+    proc: subprocess.Popen[Any],
+    *,
+    platform: str = sys.platform,
+    run: Callable[..., Any] = subprocess.run,
+) -> None:
+    """End ``proc`` and every process it started, then reap ``proc``.
+
+    POSIX: :func:`run_program` starts the child in a new session (its own process group), so
+    ``os.killpg`` ends the whole group. Windows has no process groups to kill: the child's
+    descendants are found with psutil (from the lab extra) and killed, then the child;
+    without psutil, ``taskkill /T /F`` does it.
+    """
+    if platform != "win32" and hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+    else:
+        try:
+            import psutil
+
+            try:
+                kids = psutil.Process(proc.pid).children(recursive=True)
+            except psutil.Error:
+                kids = []
+            for kid in kids:
+                with contextlib.suppress(psutil.Error):
+                    kid.kill()
+            proc.kill()
+            psutil.wait_procs(kids, timeout=5)
+        except ImportError:
+            run(
+                ["taskkill", "/T", "/F", "/PID", str(proc.pid)],
+                capture_output=True,
+                timeout=15,
+                check=False,
+            )
+            proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def run_program(
+    args: Sequence[str],
+    *,
+    timeout_s: float,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> ProgramRun:
+    """Run ``args`` as a child program and wait for it, at most ``timeout_s`` seconds.
+
+    On timeout (and on an interrupt) the program and every process it started are ended
+    (:func:`end_process_tree`); nothing is left behind.
+    """
+    posix = sys.platform != "win32" and hasattr(os, "killpg")
+    proc = subprocess.Popen(
+        list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        cwd=cwd,
+        env=env,
+        start_new_session=posix,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        end_process_tree(proc)
+        out, err = "", ""
+        with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
+            out, err = proc.communicate(timeout=5)
+        return ProgramRun(None, out or "", err or "", True)
+    except BaseException:  # e.g. KeyboardInterrupt: leave nothing behind
+        end_process_tree(proc)
+        raise
+    return ProgramRun(proc.returncode, out, err, False)

@@ -3,8 +3,7 @@
 Some problems only show up in a real script, not in a notebook: a script is the main
 module that a ``spawn`` or ``forkserver`` child imports again. :func:`run_script` writes a
 script into a temporary folder, runs it with this Python and a timeout, and stops it and
-every process it started if it overruns (a process group on POSIX, :func:`kill_tree`
-elsewhere).
+every process it started if it overruns.
 
 Introduced in ``08-common-problems.ipynb``.
 """
@@ -13,17 +12,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..core.children import run_program
 from ..core.machine import check_start_method
 from ..core.results import Result
 from ..core.validate import check_timeout
-from .process_tree import kill_tree
 from .vocabulary import StartMethodName, check_fixed
 
 __all__ = ["MainGuardResult", "ScriptResult", "main_guard_script", "run_script"]
@@ -86,8 +83,8 @@ class ScriptResult(Result):
 def run_script(source: str, *, args: Sequence[str] = (), timeout_s: float = 60.0) -> ScriptResult:
     """Save ``source`` as ``my_script.py`` in a temporary folder and run ``python my_script.py``.
 
-    The script runs in its own process group (POSIX) so that on timeout the lab can stop
-    it together with every process it started; on Windows :func:`kill_tree` does that.
+    On timeout the lab stops it together with every process it started
+    (:func:`concurrency_lab.core.children.run_program`).
 
     Args:
         source: the script.
@@ -99,37 +96,17 @@ def run_script(source: str, *, args: Sequence[str] = (), timeout_s: float = 60.0
     if not isinstance(source, str):
         raise TypeError(f"'source' must be the script's text, a str (got {type(source).__name__}).")
     timeout_s = check_timeout(timeout_s)
-    posix = hasattr(os, "killpg")
     with tempfile.TemporaryDirectory(prefix="lab-script-") as folder:
         path = os.path.join(folder, "my_script.py")
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
-        proc = subprocess.Popen(
-            [sys.executable, path, *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            cwd=folder,
-            start_new_session=posix,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            if posix:
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:
-                kill_tree(proc.pid)
-            out, err = proc.communicate(timeout=5)
-            timed_out = True
+        ran = run_program([sys.executable, path, *map(str, args)], timeout_s=timeout_s, cwd=folder)
     return ScriptResult(
         script=source,
-        returncode=None if timed_out else proc.returncode,
-        stdout=out,
-        stderr=err,
-        timed_out=timed_out,
+        returncode=ran.returncode,
+        stdout=ran.stdout,
+        stderr=ran.stderr,
+        timed_out=ran.timed_out,
     )
 
 

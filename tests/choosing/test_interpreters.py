@@ -18,6 +18,7 @@ from concurrency_lab.choosing.interpreters import (
     candidate_paths,
     parse_py_list,
 )
+from concurrency_lab.core.children import end_process_tree
 
 
 def _exe(folder, name, text="#!/bin/sh\nexit 0\n"):
@@ -225,7 +226,7 @@ def test_the_windows_way_kills_the_tree_through_psutil():
     proc = subprocess.Popen(_sleeper_with_a_grandchild(), stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     kids = psutil.Process(proc.pid).children(recursive=True)
-    scripts.kill_tree(proc, platform="win32")
+    end_process_tree(proc, platform="win32")
     proc.stdout.close()
     assert proc.poll() is not None
     _, alive = psutil.wait_procs(kids, timeout=5)
@@ -236,6 +237,6 @@ def test_without_psutil_windows_falls_back_to_taskkill(monkeypatch):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     calls = []
     monkeypatch.setitem(sys.modules, "psutil", None)
-    scripts.kill_tree(proc, platform="win32", run=lambda args, **kw: calls.append(args))
+    end_process_tree(proc, platform="win32", run=lambda args, **kw: calls.append(args))
     assert calls == [["taskkill", "/T", "/F", "/PID", str(proc.pid)]]
     assert proc.poll() is not None
