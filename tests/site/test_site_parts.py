@@ -332,6 +332,12 @@ def test_readme_minutes_and_sections(tmp_path: Path) -> None:
     assert pages.readme_minutes(readme) == {"00-start-here": "10"}
     assert pages.readme_section(readme, "What this is") == "A course."
     assert pages.readme_section(readme, "Missing") == ""
+    readme.write_text(  # the course map tools/lesson_minutes.py writes
+        "| notebook | the question it answers | core path (min) | optional parts (min) |\n"
+        "| --- | --- | ---: | ---: |\n| `00-start-here` | Ready? | 15 | 0 |\n"
+        "| **all lessons** | | **15** | **0** |\n"
+    )
+    assert pages.readme_minutes(readme) == {"00-start-here": "15"}
 
 
 # ------------------------------------------------------------------------------ command line

@@ -28,7 +28,11 @@ def environment() -> Environment:
 
 
 def readme_minutes(readme: Path) -> dict[str, str]:
-    """Minutes per notebook stem from the README's table (``| `00-start-here` | … | 10 |``)."""
+    """Minutes per notebook stem from the README's table (``| `00-start-here` | … | 10 |``).
+
+    The column is "minutes", or "core path (min)" in the course map that
+    ``tools/lesson_minutes.py`` writes (a lesson's core path, its core exercises included).
+    """
     out: dict[str, str] = {}
     try:
         text = readme.read_text(encoding="utf-8")
@@ -43,10 +47,11 @@ def readme_minutes(readme: Path) -> dict[str, str]:
         if header is None:
             header = [c.lower() for c in cells]
             continue
-        if "notebook" not in header or "minutes" not in header or set(line) <= set("|-: "):
+        column = next((c for c in ("minutes", "core path (min)") if c in header), None)
+        if "notebook" not in header or column is None or set(line) <= set("|-: "):
             continue
         stem = cells[header.index("notebook")].strip("`")
-        minutes = cells[header.index("minutes")] if len(cells) > header.index("minutes") else ""
+        minutes = cells[header.index(column)] if len(cells) > header.index(column) else ""
         if stem and minutes.isdigit():
             out[stem] = minutes
     return out
