@@ -220,6 +220,16 @@ class Section:
     exercise: int | None = None
     minutes: int = 0
     group: str = ""
+    announces: str = ""
+
+
+def _announcement(text: str) -> str:
+    """What an "**Optional:** ..." opening says the part is about, in a few words."""
+    first = text.strip().splitlines()[0][len(OPTIONAL_MARK) :].strip().lstrip("*")
+    first = re.split(r"\.\*|\*\.|\. | \(|(?<=\?) ", first, maxsplit=1)[0].strip(" .*:")
+    if len(first) > 70:
+        first = first[:70].rsplit(" ", 1)[0] + " …"
+    return first
 
 
 def _title(text: str) -> str:
@@ -260,6 +270,7 @@ def sections(nb: dict, measured: dict[str, dict[str, float]]) -> tuple[list[Sect
             cell_id = cell.get("id", "?")
             if exercise:
                 title = f"Exercise {exercise.group(1)}{exercise.group(2)}".strip()
+                title = re.sub(r"\s*\((?:[^()]*,\s*)?about \d+(?:\.\d+)? min\)", "", title)
             else:
                 title = _title(text) if text else "(code)"
             optional_heading = bool(heading and heading.group(2).startswith("Optional"))
@@ -276,6 +287,7 @@ def sections(nb: dict, measured: dict[str, dict[str, float]]) -> tuple[list[Sect
                     counts=Counts(),
                     exercise=int(exercise.group(1)) if exercise else None,
                     group=group,
+                    announces=_announcement(text) if announced else "",
                 )
             )
         out[-1].cells.append(cell.get("id", "?"))
@@ -315,6 +327,7 @@ def lesson_table(path: Path, measured: dict[str, dict[str, float]]) -> tuple[dic
                 "minutes": s.minutes,
                 "exercise": s.exercise,
                 "group": s.group,
+                "announces": s.announces,
                 "cells": s.cells,
             }
             for s in secs
@@ -555,23 +568,20 @@ def measure(only: list[str] | None = None, keep: Path | None = None) -> dict:
 
 
 def write_lesson_statements(minutes: dict[str, dict]) -> list[str]:
-    """Make a lesson that states its minutes state the table's (only the sentence changes)."""
-    import nbformat  # keeps the notebook's own JSON layout
+    """Make a lesson that states its minutes state the table's.
 
+    Only the sentence changes: it is replaced in the notebook's JSON text itself, so the rest
+    of the file stays byte for byte as it was.
+    """
     changed = []
     for path in lessons():
         if not stated_minutes(path):
             continue
-        nb = nbformat.read(path, as_version=4)
-        sentence = stated_sentence(minutes[path.stem])
-        touched = False
-        for cell in nb.cells:
-            if cell.cell_type == "markdown" and _STATED_ANY.search(cell.source):
-                new = _STATED_ANY.sub(sentence.replace("\\", "\\\\"), cell.source)
-                touched |= new != cell.source
-                cell.source = new
-        if touched:
-            nbformat.write(nb, path)
+        sentence = json.dumps(stated_sentence(minutes[path.stem]), ensure_ascii=False)[1:-1]
+        text = path.read_text(encoding="utf-8")
+        new = _STATED_ANY.sub(sentence.replace("\\", "\\\\"), text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
             changed.append(path.name)
     return changed
 

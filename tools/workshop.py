@@ -64,7 +64,7 @@ def groups(minutes: dict, lesson: str) -> dict[str, Group]:
         if g is None:
             out[s["group"]] = Group(
                 s["group"],
-                s["title"],
+                (s.get("announces") if s["exercise"] is None else "") or s["title"],
                 s["part"],
                 s["minutes"],
                 s["exercise"],
@@ -272,7 +272,7 @@ def render_plan(workshop: dict, minutes: dict, name: str) -> str:
             live = ", ".join(f"Exercise {n}" for n in slot.get("live", [])) or "—"
             check = slot.get("checkpoint", "")
         else:
-            label = KIND_LABEL.get(slot["kind"], slot["kind"])
+            label = slot.get("label") or KIND_LABEL.get(slot["kind"], slot["kind"])
             what = f"**{label}**" + (f": {slot['what']}" if slot.get("what") else "")
             live, check = "", ""
         rows.append(
@@ -326,7 +326,9 @@ def exercise_needs(minutes: dict, lesson: str, ex: Group) -> str:
     """What an exercise needs from earlier cells after a restart, by section."""
     cells = cells_of(lesson)
     own = set(ex.cells)
-    titles = {c: s["title"] for s in minutes["lessons"][lesson]["sections"] for c in s["cells"]}
+    sections = minutes["lessons"][lesson]["sections"]
+    titles = {c: s["title"] for s in sections for c in s["cells"]}
+    titles.update({c: "the first code cell" for c in sections[0]["cells"]})
     by_section: dict[str, set[str]] = {}
     for cell in cells:
         if cell.get("id") in own and cell["cell_type"] == "code":
