@@ -96,11 +96,12 @@ def test_every_self_check_sits_in_a_recognised_exercise(minutes):
             assert checks >= 3 and any(s["exercise"] for s in core), path.name
 
 
-def test_exercise_minutes_take_the_heading_but_not_less_than_the_floor():
+def test_exercise_minutes_take_the_heading_else_a_default_by_kind():
     assert lm.exercise_minutes("### Exercise 3: harder (about 15 min)") == 15
-    assert lm.exercise_minutes("### Exercise 2 (about 2 min)") == lm.EXERCISE_FLOOR_MIN["default"]
-    assert lm.exercise_minutes("### Exercise 1 (warm-up): x") == lm.EXERCISE_FLOOR_MIN["warm-up"]
-    assert lm.exercise_minutes("### Exercise 4: a challenge") == lm.EXERCISE_FLOOR_MIN["harder"]
+    assert lm.exercise_minutes("### Exercise 2 (about 2 min)") == 2
+    assert lm.exercise_minutes("### Exercise 1 (warm-up): x") == lm.EXERCISE_DEFAULT_MIN["warm-up"]
+    assert lm.exercise_minutes("### Exercise 4: a challenge") == lm.EXERCISE_DEFAULT_MIN["harder"]
+    assert lm.exercise_minutes("### Exercise 2: x") == lm.EXERCISE_DEFAULT_MIN["default"]
 
 
 def test_the_plans_have_no_problem(minutes, plans):

@@ -14,9 +14,9 @@ against timed walk-throughs of the lessons (reviewers working through each lesso
 * **each Predict prompt** (``**Predict:**``): 1 minute to guess, reveal and compare;
 * **each figure** the run drew: 1 minute to read it;
 * **each explorer or game**: 3 minutes to try a few settings;
-* **each exercise**: the minutes its heading states ("about N min"), but at least 4 for a
-  warm-up, 5 otherwise and 12 for one marked harder: the time to write it, run the check,
-  read its feedback or a hint once, and fix it. Its text and starter code count as above.
+* **each exercise**: the time to write it, run the check, read its feedback or a hint once,
+  and fix it: the minutes its heading states ("about N min"), else 4 for a warm-up, 5
+  otherwise and 12 for one marked harder. Its text and starter code count as above.
 
 A lesson's **core path** is its untagged cells; its **optional parts** are the runs of cells
 tagged ``optional``. Each part is cut into **sections** at Markdown headings (and each
@@ -63,7 +63,7 @@ CODE_LINE_S = 5
 PREDICT_MIN = 1.0
 FIGURE_MIN = 1.0
 EXPLORER_MIN = 3.0
-EXERCISE_FLOOR_MIN = {"warm-up": 4.0, "default": 5.0, "harder": 12.0}
+EXERCISE_DEFAULT_MIN = {"warm-up": 4.0, "default": 5.0, "harder": 12.0}
 METHOD = {
     "words_per_minute": WORDS_PER_MINUTE,
     "output_words_per_minute": OUTPUT_WORDS_PER_MINUTE,
@@ -72,7 +72,7 @@ METHOD = {
     "predict_min": PREDICT_MIN,
     "figure_min": FIGURE_MIN,
     "explorer_min": EXPLORER_MIN,
-    "exercise_floor_min": EXERCISE_FLOOR_MIN,
+    "exercise_default_min": EXERCISE_DEFAULT_MIN,
 }
 
 _EXPLORER = re.compile(r"\b\w+_(explorer|game)\(")
@@ -135,16 +135,19 @@ def code_lines(text: str) -> int:
 
 
 def exercise_minutes(heading: str) -> float:
-    """The minutes an exercise heading states, but at least the floor for its kind."""
+    """Minutes to do an exercise: what its heading states, else the default for its kind.
+
+    Reading its text and starter code is counted apart, like any other cell.
+    """
+    about = _ABOUT.search(heading)
+    if about:
+        return float(about.group(1))
     low = heading.lower()
     if "warm-up" in low or "warm up" in low:
-        floor = EXERCISE_FLOOR_MIN["warm-up"]
-    elif "harder" in low or "challenge" in low:
-        floor = EXERCISE_FLOOR_MIN["harder"]
-    else:
-        floor = EXERCISE_FLOOR_MIN["default"]
-    about = _ABOUT.search(heading)
-    return max(float(about.group(1)), floor) if about else floor
+        return EXERCISE_DEFAULT_MIN["warm-up"]
+    if "harder" in low or "challenge" in low:
+        return EXERCISE_DEFAULT_MIN["harder"]
+    return EXERCISE_DEFAULT_MIN["default"]
 
 
 @dataclass
@@ -373,11 +376,11 @@ CHECK_MARKERS = (
 def method_markdown(data: dict) -> str:
     """The method and the measurement it used, as the guide states them."""
     m = data.get("measured", {})
-    floors = EXERCISE_FLOOR_MIN
+    defaults = EXERCISE_DEFAULT_MIN
     load = m.get("load_average_after")
     where = f"{m.get('machine', 'not measured yet')}, on {m.get('date', '?')}"
     if load is not None:
-        where += f" (load average {load:g} at the end: other programs shared the machine)"
+        where += f" (load average {load:g} as it ended)"
     run_s = sum(c["seconds"] for cells in m.get("cells", {}).values() for c in cells.values())
     return "\n".join(
         [
@@ -389,9 +392,11 @@ def method_markdown(data: dict) -> str:
             f"{OUTPUT_WORDS_PER_MINUTE} words a minute.",
             f"- **Predict prompts:** {PREDICT_MIN:g} min each; **figures:** {FIGURE_MIN:g} min "
             f"each; **explorers and games:** {EXPLORER_MIN:g} min each.",
-            '- **Exercises:** the minutes the heading states ("about N min"), but at least '
-            f"{floors['warm-up']:g} for a warm-up, {floors['default']:g} otherwise and "
-            f"{floors['harder']:g} for one marked harder.",
+            "- **Exercises:** to write one, run its check, read the feedback and fix it once: "
+            'the minutes its heading states ("about N min"), else '
+            f"{defaults['warm-up']:g} for a warm-up, {defaults['default']:g} otherwise and "
+            f"{defaults['harder']:g} for one marked harder. Reading the exercise and its starter "
+            "code counts as above.",
             "",
             f"Run times, figures and printed words were measured on {where}: every lesson run "
             f"top to bottom in a fresh kernel with nbclient, {run_s:.0f} s of cells in all.",
@@ -407,7 +412,8 @@ def walkthrough_markdown(data: dict) -> str:
         "walk-through: optional | walked at commit |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    diffs = []
+    diffs: list[float] = []
+    named: list[tuple[float, str]] = []
     for name, m in data["lessons"].items():
         w = walks.get(name)
         if w is None:
@@ -418,6 +424,10 @@ def walkthrough_markdown(data: dict) -> str:
             f"{('`' + w['commit'] + '`') if w.get('commit') else 'not stated'} |"
         )
         diffs += [m["core"] - w["core"], m["optional"] - w["optional"]]
+        named += [
+            (m["core"] - w["core"], f"{name[:2]} core"),
+            (m["optional"] - w["optional"], f"{name[:2]} optional"),
+        ]
     if diffs:
         mean_abs = sum(abs(d) for d in diffs) / len(diffs)
         bias = sum(diffs) / len(diffs)
@@ -426,7 +436,9 @@ def walkthrough_markdown(data: dict) -> str:
             f"Over the {len(diffs)} parts walked through, the method differs from the "
             f"walk-through by {mean_abs:.1f} min on average ({bias:+.1f} min on average with "
             "signs: the method is that much "
-            f"{'longer' if bias > 0 else 'shorter'} overall).",
+            f"{'longer' if bias > 0 else 'shorter'} overall). The largest differences: "
+            + ", ".join(f"{what} {d:+g}" for d, what in sorted(named, key=lambda x: -abs(x[0]))[:4])
+            + " min.",
         ]
     return "\n".join(rows)
 
