@@ -10,7 +10,7 @@ against timed walk-throughs of the lessons (reviewers working through each lesso
   code to read it (in code cells and in code blocks of the Markdown), plus the time the cell
   took to *run*, measured on the reference machine (``measured`` in docs/lesson-minutes.json);
 * **output**: the words the cell printed (sentences, tables, error messages; not figures or
-  widgets) at 200 words a minute;
+  widgets) at 200 words a minute, and code it showed (a code block in its Markdown) as code;
 * **each Predict prompt** (``**Predict:**``): 1 minute to guess, reveal and compare;
 * **each figure** the run drew: 1 minute to read it;
 * **each explorer or game**: 3 minutes to try a few settings;
@@ -208,6 +208,7 @@ def cell_counts(cell: dict, measured: dict[str, dict[str, float]]) -> tuple[Coun
     c.run_s = float(m["seconds"])
     c.figures = int(m["images"])
     c.output_words = int(m.get("output_words", 0))
+    c.code_lines += int(m.get("output_code_lines", 0))
     return c, False
 
 
@@ -389,7 +390,7 @@ def method_markdown(data: dict) -> str:
             f"{CODE_LINE_S} s per line of code to read it (code blocks in the Markdown too), "
             "and the time the cell took to run.",
             f"- **Output:** the words a cell printed (sentences, tables, error messages) at "
-            f"{OUTPUT_WORDS_PER_MINUTE} words a minute.",
+            f"{OUTPUT_WORDS_PER_MINUTE} words a minute; code blocks it showed count as code.",
             f"- **Predict prompts:** {PREDICT_MIN:g} min each; **figures:** {FIGURE_MIN:g} min "
             f"each; **explorers and games:** {EXPLORER_MIN:g} min each.",
             "- **Exercises:** to write one, run its check, read the feedback and fix it once: "
@@ -487,15 +488,17 @@ _TAG = re.compile(r"<[^>]+>")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def output_words(outputs: list[dict]) -> int:
-    """Words a learner reads in a cell's outputs: printed text, tables, error messages.
+def output_counts(outputs: list[dict]) -> tuple[int, int]:
+    """``(words, code lines)`` a learner reads in a cell's outputs.
 
-    Figures and widgets are not words (they count as figures and explorers); an error counts
-    its name and message, not the traceback's frames.
+    Words: printed text, tables, error messages. Code lines: the code blocks of a Markdown
+    output (the decision guide's patterns), read like code. Figures and widgets count as
+    figures and explorers; an error counts its name and message, not the traceback's frames.
     """
-    words = 0
+    words = lines = 0
     for out in outputs:
         kind = out.get("output_type")
+        markdown = False
         if kind == "stream":
             text = out.get("text", "")
         elif kind == "error":
@@ -504,12 +507,18 @@ def output_words(outputs: list[dict]) -> int:
             data = out.get("data", {})
             if _WIDGET in data or "image/png" in data or "image/svg+xml" in data:
                 continue
+            markdown = bool(data.get("text/markdown"))
             text = data.get("text/markdown") or _TAG.sub(" ", data.get("text/html", ""))
             text = text or data.get("text/plain", "")
         if not isinstance(text, str):
             text = "".join(text)
-        words += count_words(_ANSI.sub("", text))
-    return words
+        text = _ANSI.sub("", text)
+        if markdown:
+            w, c = markdown_counts(text)
+            words, lines = words + w, lines + c
+        else:
+            words += count_words(text)
+    return words, lines
 
 
 def measure(only: list[str] | None = None, keep: Path | None = None) -> dict:
@@ -560,7 +569,8 @@ def measure(only: list[str] | None = None, keep: Path | None = None) -> dict:
                 per_cell[cell.id] = {
                     "seconds": round(seconds, 2),
                     "images": images,
-                    "output_words": output_words(outputs),
+                    "output_words": output_counts(outputs)[0],
+                    "output_code_lines": output_counts(outputs)[1],
                 }
             cells[path.stem] = per_cell
             print(f"measured {path.stem}: {sum(c['seconds'] for c in per_cell.values()):.1f} s")

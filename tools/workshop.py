@@ -371,11 +371,14 @@ def render_exercises(workshop: dict, minutes: dict) -> str:
 def render_lesson(workshop: dict, minutes: dict, lesson: str) -> str:
     m = minutes["lessons"][lesson]
     core = [
-        f"{s['title']} ({s['minutes']})"
-        for s in m["sections"]
+        f"{'opening and imports' if i == 0 else s['title']} ({s['minutes']})"
+        for i, s in enumerate(m["sections"])
         if s["part"] == "core" and s["exercise"] is None
     ]
-    lines = [f"**Core path, {m['core']} min:** " + "; ".join(core) + "."]
+    ex_core = sum(s["minutes"] for s in m["sections"] if s["part"] == "core" and s["exercise"])
+    lines = [
+        f"**Core path, {m['core']} min** ({ex_core} of them exercises): " + "; ".join(core) + "."
+    ]
     opt = [g for g in groups(minutes, lesson).values() if g.part == "optional"]
     if opt:
         parts = "; ".join(f"{g.title} ({g.minutes})" for g in opt if g.exercise is None)
