@@ -392,6 +392,14 @@ def render_lesson(workshop: dict, minutes: dict, lesson: str) -> str:
             where = "core" if g.part == "core" else "optional"
             items.append(f"{g.title} ({where}, {g.minutes} min; 3 hours: {three}; day: {day})")
         lines.append("**Exercises:** " + "; ".join(items) + ".")
+    checks = [
+        slot["checkpoint"]
+        for plan in workshop["plans"].values()
+        for slot in plan["slots"]
+        if slot.get("lesson") == lesson and slot.get("part") == "core" and slot.get("checkpoint")
+    ]
+    if checks:
+        lines.append(f"**Sticky-note checkpoint:** {checks[-1]}")
     return "\n\n".join(lines)
 
 
