@@ -123,6 +123,8 @@ class AmdahlFitResult(Result):
         n_workers: the worker counts used (2 or more, at most the usable cores).
         speedups: their median speedups.
         usable_cores: the usable cores when it ran.
+        against: what the speedups compare with: ``"1 process"`` when the sweep measured
+            one worker of that kind (Amdahl's setting), else ``"the 1-worker time"``.
     """
 
     built_in: float
@@ -132,6 +134,7 @@ class AmdahlFitResult(Result):
     n_workers: tuple[int, ...]
     speedups: tuple[float, ...]
     usable_cores: int
+    against: str = "the 1-worker time"
 
     @property
     def outcome(self) -> Literal["close", "higher", "unclear"]:
@@ -157,7 +160,8 @@ class AmdahlFitResult(Result):
         if len(self.n_workers) == 1:
             n = self.n_workers[0]
             head = (
-                f"Your {n}-worker point ({self.speedups[0]:.2f}x) implies a serial share of {s:.0%}"
+                f"Your {n}-worker point ({self.speedups[0]:.2f}x against {self.against}) "
+                f"implies a serial share of {s:.0%}"
             )
         else:
             head = (
@@ -356,17 +360,31 @@ class ScalingResult(Result):
         if not pts:
             return None
         ns = [p.n_workers for p in pts]
-        mid = fit_amdahl(ns, [p.speedup for p in pts])
-        from_low = fit_amdahl(ns, [spread(p.speedups)[0] for p in pts])
-        from_high = fit_amdahl(ns, [spread(p.speedups)[1] for p in pts])
+        one = next((p for p in self.curve(kind) if p.n_workers == 1), None)
+        if one is not None:
+            # Amdahl's law compares the same program on 1 and on N workers: against 1 worker
+            # of the same kind, the constant cost of working in another process (about 5 %
+            # per unit here) is not mistaken for serial work.
+            t1 = median(one.elapsed_s)
+            ratios = [tuple(t1 / e for e in p.elapsed_s) for p in pts]
+            mids = [t1 / median(p.elapsed_s) for p in pts]
+            against = f"1 {kind}"
+        else:
+            ratios = [p.speedups for p in pts]
+            mids = [p.speedup for p in pts]
+            against = "the 1-worker time"
+        mid = fit_amdahl(ns, mids)
+        from_low = fit_amdahl(ns, [spread(r)[0] for r in ratios])
+        from_high = fit_amdahl(ns, [spread(r)[1] for r in ratios])
         return AmdahlFitResult(
             built_in=self.serial_fraction,
             serial_fraction=mid,
             low=min(from_low, from_high),
             high=max(from_low, from_high),
             n_workers=tuple(ns),
-            speedups=tuple(p.speedup for p in pts),
+            speedups=tuple(mids),
             usable_cores=self.usable_cores,
+            against=against,
         )
 
     def table(self) -> str:

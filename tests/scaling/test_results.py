@@ -135,9 +135,26 @@ def test_one_point_implies_a_serial_share_close_to_the_built_in_one():
     assert fit.serial_fraction == pytest.approx(0.32, abs=1e-9)
     assert fit.outcome == "close"
     text = str(fit)
-    assert text.startswith("Your 2-worker point (1.52x) implies a serial share of 32% (repeats:")
+    assert text.startswith(
+        "Your 2-worker point (1.52x against the 1-worker time) implies a serial share of 32%"
+    )
     assert "you built in 30%: close" in text
     assert "no number of workers could beat 3.1x" in text
+
+
+def test_with_a_1_process_point_the_share_is_read_against_it():
+    """Work in a process runs about 5 % slower than the thread baseline; against the
+    baseline that constant cost would look like serial work (30 % built in read as 37 %)."""
+    from concurrency_lab.scaling.maths import amdahl_speedup
+
+    slow = 1.06  # every process run takes 6 % longer than the same work in the baseline
+    ideal = amdahl_speedup(2, serial_fraction=0.3)
+    pts = [point("process", 1, [1 / slow] * 5), point("process", 2, [ideal / slow] * 5)]
+    fit = result(pts, serial_fraction=0.3).amdahl()
+    assert fit.serial_fraction == pytest.approx(0.3, abs=1e-9) and fit.outcome == "close"
+    assert "against 1 process" in str(fit)
+    alone = result(pts[1:], serial_fraction=0.3).amdahl()
+    assert alone.serial_fraction > 0.33  # the baseline mistakes the process cost for serial work
 
 
 def test_a_few_points_more_is_overhead_and_much_more_or_spread_is_unclear():
