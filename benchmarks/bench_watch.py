@@ -11,7 +11,7 @@ and stopping the sampler), the sampling interval achieved, the sampler's own CPU
 busy other programs kept the machine, so a noisy result can be recognised as such. POSIX
 only (it reads children's CPU with ``resource``).
 
-    python benchmarks/bench_watch.py [--repeats 7] [--seconds 0.5] [--interval 0.001]
+    python benchmarks/bench_watch.py [--repeats 7] [--seconds 0.5] [--interval 0.0019]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 runs: *notes* from its hooks (:mod:`~concurrency_lab.core.watch_hooks`: a thread's name,
 native id, first and last moment, CPU total from ``time.thread_time()``; a process's name and
 pid) and the sampler's *samples* (:mod:`~concurrency_lab.core.watch_sampler`: each thread's
-cumulative on-CPU nanoseconds, read every millisecond from outside the GIL). This module
+cumulative on-CPU nanoseconds, read every 2 ms from outside the GIL). This module
 matches them up into a :class:`~concurrency_lab.core.watch_result.WatchResult`. Standard
 library only.
 
