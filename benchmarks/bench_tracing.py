@@ -13,7 +13,7 @@ import statistics
 import time
 
 import concurrency_lab as cl
-from concurrency_lab import tracing
+from concurrency_lab.core import tracing
 
 N = 200_000
 
@@ -50,7 +50,7 @@ def record_span(n):
     clock = time.perf_counter_ns
     for _ in range(n):
         t0 = clock()
-        cl.record_span("x", t0, clock())
+        tracing.record_span("x", t0, clock())
 
 
 def main() -> None:

@@ -47,12 +47,10 @@ _getattr, _dir, __all__ = lazy_names(
     __name__,
     {
         "core.runners": ["run_tasks", "start_join"],
-        "core.run": ["Run"],
         "core.machine": [
             "available_start_methods",
             "cpu_facts",
             "default_start_method",
-            "free_threaded_build",
             "get_context",
             "gil_enabled",
             "start_methods_to_compare",
@@ -72,7 +70,7 @@ _getattr, _dir, __all__ = lazy_names(
             "whoami",
             "zlib_compress",
         ],
-        "core.tracing": ["Span", "collect", "record_span", "span"],
+        "core.tracing": ["span"],
         "core.errors": [
             "LabError",
             "NotebookFunctionError",

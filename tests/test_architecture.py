@@ -23,7 +23,7 @@ PKG = Path(cl.__file__).parent
 MAX_LINES = 600
 CORE = "concurrency_lab.core"
 VIEW = "concurrency_lab.view"
-FRONT_DOOR_MAX = 50
+FRONT_DOOR_MAX = 45
 
 
 def _modules() -> dict[str, Path]:

@@ -110,7 +110,7 @@ def test_default_recorder_collects_from_several_threads():
         t.start()
     for t in threads:
         t.join()
-    cl.record_span("manual", 1, 2)
+    tracing.record_span("manual", 1, 2)
     got = tracing.collect()
     assert sorted(s.label for s in got) == ["manual", "t0", "t1", "t2"]
     assert len({s.thread_id for s in got}) >= 3
