@@ -98,12 +98,13 @@ with ThreadPoolExecutor(max_workers=n) as pool:
         "systems limit how many threads a program may start. One thread, no locks between "
         "awaits; but every call on the path must be async: one blocking call stops every task.",
         pattern="""async def main(urls):
-    async with asyncio.timeout(60):            # Python 3.11+; 3.10: asyncio.wait_for
+    async with asyncio.timeout(60):  # Python 3.11+; 3.10: asyncio.wait_for
         async with asyncio.TaskGroup() as tg:  # Python 3.11+; 3.10: asyncio.gather
             tasks = [tg.create_task(fetch(url)) for url in urls]
     return [t.result() for t in tasks]
 
-pages = asyncio.run(main(urls))                # in a notebook: await main(urls)""",
+
+pages = asyncio.run(main(urls))  # in a notebook: await main(urls)""",
     ),
     GuideRow(
         work="Mixed: computing and waiting in each task",
@@ -113,9 +114,10 @@ pages = asyncio.run(main(urls))                # in a notebook: await main(urls)
         "task at a time; a process pool runs the computing in parallel. A pool that runs "
         "whole tasks does both when the waits are simple.",
         pattern="""async def handle(item, pool):
-    data = await fetch(item)                                # the wait stays on the loop
+    data = await fetch(item)  # the wait stays on the loop
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(pool, compute, data)  # the computing, in a process
+
 
 # a blocking call that only waits: await asyncio.to_thread(blocking_call, arg)""",
         workload="mixed",
