@@ -37,4 +37,6 @@ def test_many_processes_stay_apart_by_hatch_and_legend():
     hatched = {c.get_hatch() for c in fig.axes[0].collections}
     assert hatched - {None}, "processes 9-12 need a hatch besides their colour"
     assert len(fig.axes[0].get_legend().get_texts()) == 12
-    assert_distinguishable(style.colors_used(cl.plot_timeline(_spans(8))).data)
+    eight = cl.plot_timeline(_spans(8))
+    assert style.figure_problems(eight) == ()
+    assert_distinguishable(style.colors_used(eight).data)

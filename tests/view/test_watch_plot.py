@@ -18,6 +18,7 @@ from matplotlib.collections import PolyCollection
 from concurrency_lab.core.watch import WatchedWorker, WatchResult, watch
 from concurrency_lab.view import watch_plot
 from concurrency_lab.view.style import category, colors_used, figure_problems
+from tests.view.cvd import assert_distinguishable
 
 MS = 1e-3
 
@@ -126,6 +127,8 @@ def test_processes_differ_from_threads_by_more_than_colour():
     assert [p.get_hatch() for p in totals.patches] == [None, category("process").hatch]
     fills = set(colors_used(fig).fills)
     assert {category("thread").color.lower(), category("process").color.lower()} <= fills
+    assert figure_problems(fig) == ()
+    assert_distinguishable([category("thread").color, category("process").color])
 
 
 def test_partly_running_samples_are_pale_and_idle_ones_empty():
