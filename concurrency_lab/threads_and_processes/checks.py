@@ -381,26 +381,36 @@ def results_from_processes(run_in_processes: Callable[[list[int]], Any]) -> Feed
 
 
 def _computed_together(watched: Any, procs: list[Any]) -> bool | None:
-    """Were two processes that did work alive together for a while? ``None`` if CPU unknown.
+    """Did two processes compute at the same time? ``None`` where that cannot be known.
 
     Being alive together is not enough: a fork pool starts all its workers at once, so a new
     2-worker pool per item has two processes alive while only one of them works, and the
-    working ones (one per pool) live one after another, touching only while one pool shuts
-    down and the next starts. This asks about processes that used at least 10 ms of CPU (a
-    task here takes 20 ms or more; an idle pool worker a millisecond or two), and wants two
-    of them alive together for a quarter of the shorter one's life: about lifetimes, not
-    moments on a CPU, so a busy machine cannot fail right code.
+    working ones (one per pool) live one after another. Each process that used at least 10 ms
+    of CPU gets its working stretch: from when it had used 10 % of its CPU time to when it
+    had used 90 % (from the watcher's samples). Two stretches that overlap mean two
+    processes computed together; a busy machine stretches them but cannot pull apart the
+    stretches of one pool's workers, nor join those of pools started one after another.
+    Where the platform gives only CPU totals, two working processes alive together for a
+    quarter of the shorter one's life stand in.
     """
     if any(w.cpu_s is None for w in procs):
         return None
-    lives = [
-        (w.start_s, w.end_s if w.end_s is not None else watched.wall_s)
-        for w in procs
-        if w.cpu_s >= 0.010
-    ]
-    for i, (s1, e1) in enumerate(lives):
-        for s2, e2 in lives[i + 1 :]:
+    working = [w for w in procs if w.cpu_s >= 0.010]
+    stretches = []
+    for w in working:
+        times, cum = w.sample_s, w.cpu_seen_s
+        if watched.resolution == "samples" and len(times) >= 2 and cum[-1] > cum[0]:
+            used = [c - cum[0] for c in cum]
+            total = used[-1]
+            start = next(t for t, u in zip(times, used) if u >= 0.1 * total)
+            end = next(t for t, u in zip(times, used) if u >= 0.9 * total)
+            stretches.append((start, end, 0.0))
+        else:
+            life_end = w.end_s if w.end_s is not None else watched.wall_s
+            stretches.append((w.start_s, life_end, 0.25))
+    for i, (s1, e1, need1) in enumerate(stretches):
+        for s2, e2, need2 in stretches[i + 1 :]:
             shared = min(e1, e2) - max(s1, s2)
-            if shared > 0 and shared >= 0.25 * min(e1 - s1, e2 - s2):
+            if shared > 0 and shared >= max(need1, need2) * min(e1 - s1, e2 - s2):
                 return True
     return False

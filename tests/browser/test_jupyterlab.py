@@ -238,7 +238,7 @@ EXPLORERS = {
         True,
         False,
     ),
-    "scaling_explorer": Explorer("03-*.ipynb", "scaling_explorer(", "workers", False, True),
+    "scaling_explorer": Explorer("03-*.ipynb", "scaling_explorer(", "most workers", False, False),
 }
 
 
