@@ -40,6 +40,8 @@ __all__ = [
     "cpu_facts",
     "default_start_method",
     "fork_is_unsafe",
+    "forkserver_preloaded",
+    "forkserver_running",
     "free_threaded_build",
     "get_context",
     "gil_enabled",
@@ -353,20 +355,66 @@ def check_start_method(start_method: object) -> str:
     return str(start_method)
 
 
+def forkserver_running() -> bool | None:
+    """Whether this program's forkserver process is running (``None``: cannot tell).
+
+    Reads a private attribute of :mod:`multiprocessing.forkserver`, only to tell whether the
+    next forkserver child will first have to start the server.
+    """
+    try:
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver
+    except Exception:
+        return None
+    if not hasattr(server, "_forkserver_pid"):
+        return None
+    return server._forkserver_pid is not None
+
+
+# Whether the lab's preload reached this program's forkserver: True once the lab set it
+# before the server started, False when the server was already running the first time the
+# lab asked for a forkserver context (started by earlier code, without the preload).
+_preloaded: bool | None = None
+
+
+def forkserver_preloaded() -> bool | None:
+    """Whether this program's forkserver preloads the lab's modules.
+
+    ``True``: the lab set :data:`FORKSERVER_PRELOAD` before the server started (whoever
+    started it then, the lab or your own code, the server imported those modules once).
+    ``False``: the server was already running when the lab first asked for it, so the lab's
+    preload came too late: on Python 3.14 on Linux, where ``forkserver`` is the default, a
+    cell with plain ``multiprocessing`` code run before the lab's may have started it.
+    ``None``: the lab has not asked for a forkserver context yet, or cannot tell.
+    """
+    return _preloaded
+
+
 def get_context(start_method: str | None = None) -> BaseContext:
     """A ``multiprocessing`` context for ``start_method`` (``None`` = the default).
 
-    Under ``forkserver`` the lab asks the server to preload its own modules (when the server
-    starts, once per kernel), so each child starts in milliseconds. A plain program gets
-    Python's default preload instead (only ``__main__``); lesson 01 measures both.
+    Under ``forkserver`` the lab asks the server to preload its own modules, so each child
+    starts faster. A program has one forkserver, started by its first forkserver child, and
+    the preload list is the program's, not the context's: it works only if the server is not
+    running yet, and then your own forkserver processes in this program share it too
+    (:func:`forkserver_preloaded` tells which happened). A plain program gets Python's default
+    preload (only ``__main__``); lesson 01 measures both.
 
     Raises:
         ValueError: unknown start method, or one this platform lacks.
     """
+    global _preloaded
     method = check_start_method(start_method)
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+        running = forkserver_running()
+        if running is None or not running:
+            ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+            if running is False:
+                _preloaded = True
+        elif _preloaded is None:
+            _preloaded = False
     return ctx
 
 

@@ -11,7 +11,9 @@ Both return a frozen :class:`Run` with the results in task order and the
 :func:`concurrency_lab.plot_timeline`. Both are safe to use in a notebook:
 
 * ``start_method`` picks ``"fork"``, ``"spawn"`` or ``"forkserver"`` through an
-  explicit context; the global default is never changed.
+  explicit context; the global default start method is never changed. (Under forkserver
+  the lab adds its modules to the program's forkserver preload list, which your own
+  forkserver processes share: see :func:`~concurrency_lab.core.machine.get_context`.)
 * A worker that raises, crashes or overruns ``timeout_s`` becomes a clear
   :class:`~concurrency_lab.errors.LabError` naming the worker, and no child
   process is left behind.
@@ -337,7 +339,11 @@ def run_tasks(
         for i, task_args in enumerate(task_list):
             for a in task_args:
                 check_can_send(a, f"task {i}: argument", method)
-    bar = _progress_bar(len(task_list), f"{kind}s") if progress else None
+    bar = (
+        _progress_bar(len(task_list), "threads" if kind == "thread" else "processes")
+        if progress
+        else None
+    )
     try:
         if kind == "thread":
             return _run_tasks_threads(workload, task_list, n_workers, timeout_s, bar)

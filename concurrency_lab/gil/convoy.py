@@ -5,7 +5,7 @@ late each wake-up is. Sleeping releases the GIL; to run again the probe must get
 Beside a CPU-bound thread that holds the GIL, the probe waits one switch interval before it
 may even ask, then for the other thread to let go, then to be woken: each wake-up is about one
 interval late. David Beazley showed this in 2010 (*Understanding the Python GIL*, PyCon; bpo-7946,
-migrated to GitHub as python/cpython#51194) as a loss of *throughput*: an I/O thread that
+migrated to GitHub as python/cpython#52194) as a loss of *throughput*: an I/O thread that
 gives up the GIL on every operation gets at most about one operation per interval. Here we
 see the same thing as *latency*.
 

@@ -200,7 +200,8 @@ def plot_handoff(
         gil = "GIL on" if result.gil_enabled else "GIL off"
         title = (
             f"{result.n_threads} CPU-bound threads, {gil}, switch interval "
-            f"{result.switch_interval_s * 1e3:g} ms: {result.n_switches} hand-offs"
+            f"{result.switch_interval_s * 1e3:g} ms: {len(result.turns)} turns "
+            f"({result.n_switches} hand-offs between them)"
         )
     ax.set_title(title, fontsize=10)
     return finish(fig, summary=result.summary())

@@ -26,6 +26,7 @@ from typing import cast
 from ..core.machine import (
     Kind,
     check_start_method,
+    forkserver_running,
     start_method_label,
     start_methods_to_compare,
 )
@@ -48,18 +49,6 @@ __all__ = [
 def spin_many(sizes: Sequence[int]) -> list[int]:
     """Run :func:`~concurrency_lab.spin` once per size: several tasks sent as one message."""
     return [spin(s) for s in sizes]
-
-
-def _forkserver_running() -> bool | None:
-    """Whether this program's forkserver is already running (``None``: cannot tell)."""
-    try:
-        from multiprocessing import forkserver
-
-        # A private attribute of the standard library: read only, and only to say whether
-        # the first pool had to start the server.
-        return getattr(forkserver._forkserver, "_forkserver_pid", None) is not None
-    except Exception:
-        return None
 
 
 def _ms(seconds: float) -> str:
@@ -151,7 +140,7 @@ def measure_pool_startup(
     method = check_start_method(start_method) if kind == "process" else None
     started = None
     if method == "forkserver":
-        running = _forkserver_running()
+        running = forkserver_running()
         started = None if running is None else not running
     cold, warm = [], []
     for _ in range(repeats + 1):

@@ -212,7 +212,14 @@ def check_environment(*, start_workers: bool = True) -> EnvironmentResult:
         except importlib.metadata.PackageNotFoundError:
             version = None
         packages[name] = version
-        if version is None:
+        if version is None and name == "jupyterlab":
+            # A hub can run JupyterLab from one environment and the kernel from another.
+            notes.append(
+                "JupyterLab is not installed in this Python: fine if JupyterLab runs from "
+                "another environment (as on many hubs); to open the course with this Python, "
+                f"run {install_hint('lab')}"
+            )
+        elif version is None:
             problems.append(f"{name} is not installed: run {install_hint('lab')}")
         elif version_tuple(version) < version_tuple(oldest):
             problems.append(

@@ -127,7 +127,9 @@ class MachineFacts:
         widget_extension: ``"present"``, ``"missing"`` or ``"disabled"`` (in JupyterLab's
             page config); ``widget_extension_version`` its version.
         lab_folder: the ``concurrency_lab`` package this check runs from; the kernel must
-            import the same one.
+            import it, or another install of the same version (a hub's shared install
+            under a learner's own copy of the notebooks).
+        lab_version: that package's ``__version__``.
         course_folder: the course folder, if found; ``notebooks_error``: why the notebooks
             folder is not writable (empty: it is).
         process_s: seconds to start and join one process; ``process_error`` why it failed.
@@ -156,6 +158,7 @@ class MachineFacts:
     process_error: str
     shm_free: int | None
     elapsed_s: float = 0.0
+    lab_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class PreflightReport:
     verdict: Verdict
     line: str
     elapsed_s: float = 0.0
+    lab_version: str = ""
 
     @property
     def ready(self) -> bool:
@@ -307,8 +311,23 @@ def _check_kernel(facts: MachineFacts) -> list[Finding]:
         short = "course not installed" if fresh else "kernel cannot import the course"
         out.append(_fail("kernel", found, fix, short))
     elif kernel.lab_file and not _inside(kernel.lab_file, facts.lab_folder):
-        found = f"{who} imports concurrency_lab from {kernel.lab_file}, not {facts.lab_folder}"
-        out.append(_fail("kernel", found, fix, "kernel uses another copy of the course"))
+        theirs = kernel.versions.get("concurrency_lab", "")
+        where = str(Path(kernel.lab_file).parent)
+        if theirs and theirs == facts.lab_version:
+            # A hub: the kernel imports the shared install; the learner works in a copy.
+            out.append(
+                _ok(
+                    "kernel",
+                    f"{kernel.python} imports the course {theirs} from {where}, the same "
+                    f"version as this copy ({kernel.source})",
+                )
+            )
+        else:
+            found = (
+                f"{who} imports concurrency_lab {theirs or '(no version)'} from {where}, "
+                f"not {facts.lab_version or 'this copy'} from {facts.lab_folder}"
+            )
+            out.append(_fail("kernel", found, fix, "kernel uses another version of the course"))
     else:
         out.append(_ok("kernel", f"{kernel.python} imports the course ({kernel.source})"))
     missing = [m for m in KERNEL_MODULES if m != "concurrency_lab" and m in kernel.errors]
@@ -510,6 +529,7 @@ def gather() -> MachineFacts:
         process_error=process_error,
         shm_free=shm_free_bytes(),
         elapsed_s=time.perf_counter() - began,
+        lab_version=_lab_version(),
     )
 
 
@@ -541,3 +561,9 @@ def main(args: Sequence[str] = ()) -> int:
     report = preflight()
     print(report)
     return 0 if report.ready else 1
+
+
+def _lab_version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -9,7 +9,9 @@ programs can only slow a start down).
 
 * in this kernel, with its server already running: the lab asks the server to preload the
   lab's own modules (``core.machine.FORKSERVER_PRELOAD``), so a child starts with them
-  imported;
+  imported. That works only if the server was not running yet: when earlier code in the
+  kernel started it (on Python 3.14 on Linux, plain ``multiprocessing`` code does), the row
+  says it ran without the lab's preload;
 * in a fresh Python without that preload, the **first** child, which pays for starting the
   server;
 * in that fresh Python, later children: each imports its task's module itself, as the
@@ -35,6 +37,7 @@ from ..core.errors import WorkerCrashedError, WorkerTimeoutError
 from ..core.load import Load, measure_load
 from ..core.machine import (
     check_start_method,
+    forkserver_preloaded,
     get_context,
     start_method_label,
     start_methods_to_compare,
@@ -92,11 +95,14 @@ class StartupRow:
             one of the fresh-Python forkserver rows (:data:`FIRST_CHILD`, :data:`NO_PRELOAD`).
         kind: ``"thread"`` or ``"process"``.
         samples_s: each start + join, in seconds, in the order measured.
+        preloaded: for the ``"forkserver"`` row, whether the kernel's server preloads the
+            lab's modules (``None``: not known, or another row).
     """
 
     label: str
     kind: Literal["thread", "process"]
     samples_s: tuple[float, ...]
+    preloaded: bool | None = None
 
     @property
     def best_s(self) -> float:
@@ -117,8 +123,8 @@ class StartupRow:
             return "forkserver, first child\n(starts the server)"
         if self.label == NO_PRELOAD:
             return "forkserver, later child\n(no preload)"
-        if self.label == "forkserver":
-            return "forkserver\n(lab's preload)"
+        if self.label == "forkserver" and self.preloaded is not None:
+            return "forkserver\n(lab's preload)" if self.preloaded else "forkserver\n(no preload)"
         return self.label if self.kind == "thread" else start_method_label(self.label)
 
 
@@ -167,9 +173,13 @@ class StartupResult(Result):
             ]
             text += f" One process took {_join(parts)}."
             if "forkserver" in labels:
-                text += (
-                    " Forkserver's number is with its server already running and the lab's "
-                    "modules preloaded into it."
+                preloaded = self.row("forkserver").preloaded
+                text += " Forkserver's number is with its server already running" + (
+                    " and the lab's modules preloaded into it."
+                    if preloaded
+                    else ", started by earlier code in this kernel without the lab's preload."
+                    if preloaded is False
+                    else "."
                 )
         if FIRST_CHILD in labels and NO_PRELOAD in labels:
             text += (
@@ -324,7 +334,11 @@ def measure_startup(
             except RuntimeError as exc:
                 problem = f"forkserver in a fresh Python ({exc})"
     rows = [StartupRow("thread", "thread", tuple(samples["thread"]))]
-    rows += [StartupRow(m, "process", tuple(samples[m])) for m in methods]
+    preloaded = forkserver_preloaded()
+    rows += [
+        StartupRow(m, "process", tuple(samples[m]), preloaded if m == "forkserver" else None)
+        for m in methods
+    ]
     if fresh is not None:
         rows.append(StartupRow(FIRST_CHILD, "process", (fresh[0],)))
         rows.append(StartupRow(NO_PRELOAD, "process", fresh[1]))

@@ -211,3 +211,18 @@ def test_worker_module_rejects_bad_names(tmp_path):
 def test_run_tasks_progress_bar_leaves_no_thread():
     run = cl.run_tasks(cl.noop, [()] * 3, progress=True)
     assert len(run.results) == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"), [("thread", "tasks (threads)"), ("process", "tasks (processes)")]
+)
+def test_run_tasks_progress_bar_names_the_workers(kind, label, monkeypatch):
+    from concurrency_lab.core import progress
+
+    seen = []
+    real = progress.progress_bar
+    monkeypatch.setattr(
+        progress, "progress_bar", lambda total, desc: seen.append(desc) or real(total, desc)
+    )
+    cl.run_tasks(cl.noop, [()] * 2, kind=kind, progress=True)
+    assert seen == [label]

@@ -218,3 +218,34 @@ def test_the_start_method_menu_labels_fork_on_macos(monkeypatch):
     monkeypatch.setattr(machine.multiprocessing, "get_start_method", lambda allow_none: None)
     labels = [label for label, _ in start_method_dropdown().options]
     assert labels == ["default (spawn)", "spawn", "fork (unsafe on macOS)", "forkserver"]
+
+
+@pytest.mark.skipif("forkserver" not in machine.available_start_methods(), reason="no forkserver")
+@pytest.mark.parametrize(
+    ("running_before", "expected"), [(False, True), (True, False), (None, None)]
+)
+def test_forkserver_preloaded_says_whether_the_lab_was_in_time(
+    monkeypatch, running_before, expected
+):
+    """The lab's preload reaches the server only if the server was not running yet."""
+    import multiprocessing.forkserver as fs
+
+    monkeypatch.setattr(machine, "_preloaded", None)
+    monkeypatch.setattr(machine, "forkserver_running", lambda: running_before)
+    monkeypatch.setattr(fs._forkserver, "_preload_modules", fs._forkserver._preload_modules)
+    assert machine.forkserver_preloaded() is None
+    machine.get_context("forkserver")
+    assert machine.forkserver_preloaded() is expected
+    machine.get_context("spawn")
+    assert machine.forkserver_preloaded() is expected
+
+
+def test_forkserver_running_reads_the_server_state(monkeypatch):
+    import multiprocessing.forkserver as fs
+
+    monkeypatch.setattr(fs._forkserver, "_forkserver_pid", 1234, raising=False)
+    assert machine.forkserver_running() is True
+    monkeypatch.setattr(fs._forkserver, "_forkserver_pid", None, raising=False)
+    assert machine.forkserver_running() is False
+    monkeypatch.delattr(fs._forkserver, "_forkserver_pid")
+    assert machine.forkserver_running() is None  # a Python that renamed it: cannot tell

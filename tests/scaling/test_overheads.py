@@ -21,7 +21,7 @@ def test_pool_startup_keeps_the_first_pool_apart(method):
 
 
 def test_the_first_forkserver_pool_says_it_started_the_server(monkeypatch):
-    monkeypatch.setattr(overheads, "_forkserver_running", lambda: False)
+    monkeypatch.setattr(overheads, "forkserver_running", lambda: False)
     if "forkserver" not in METHODS:
         pytest.skip("no forkserver here")
     r = cl.scaling.measure_pool_startup(n_workers=1, start_method="forkserver", repeats=1)

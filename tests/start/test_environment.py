@@ -135,6 +135,21 @@ def test_missing_and_old_packages_name_the_local_install_command(monkeypatch):
     assert report.workers_s == {}
 
 
+def test_a_kernel_without_jupyterlab_is_only_a_note(monkeypatch):
+    """On a hub the kernel's environment need not hold JupyterLab itself."""
+    real = md.version
+
+    def fake(name):
+        if name == "jupyterlab":
+            raise md.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(md, "version", fake)
+    report = environment.check_environment(start_workers=False)
+    assert report.problems == ()
+    assert any(n.startswith("JupyterLab is not installed in this Python") for n in report.notes)
+
+
 def test_rejects_a_bad_option():
     with pytest.raises(TypeError, match="'start_workers' must be True or False"):
         environment.check_environment(start_workers="yes")

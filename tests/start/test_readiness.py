@@ -174,8 +174,19 @@ def test_kernel_without_the_course_or_with_another_copy_is_not_ready():
     report = decide(facts(kernel=broken_kernel(concurrency_lab=error)))
     assert report.line.startswith("NOT READY: kernel cannot import the course")
     other = dataclasses.replace(facts().kernel, lab_file="/old/concurrency_lab/__init__.py")
-    report = decide(facts(kernel=other))
-    assert report.line.startswith("NOT READY: kernel uses another copy of the course")
+    report = decide(facts(kernel=other, lab_version="0.2.0"))
+    assert report.line.startswith("NOT READY: kernel uses another version of the course")
+    assert "imports concurrency_lab 0.1.0 from /old/concurrency_lab, not 0.2.0" in str(report)
+
+
+def test_a_shared_install_of_the_same_version_is_fine():
+    """A hub: the kernel imports the admin's install; the learner runs the check in a copy."""
+    shared = dataclasses.replace(
+        facts().kernel, lab_file="/opt/hub/site-packages/concurrency_lab/__init__.py"
+    )
+    report = decide(facts(kernel=shared, lab_version="0.1.0"))
+    assert report.verdict == "READY", report.line
+    assert "the same version as this copy" in str(report)
 
 
 def test_a_kernel_that_did_not_run_is_not_ready_and_widgets_are_not_ok():
@@ -538,3 +549,32 @@ def test_no_new_install_hint_names_pypi_or_uses_single_quotes():
     assert offenders - UNFIXED == set(), "install hints must name the course folder"
     fixed = {name for name in UNFIXED if (REPO / name).exists()} - offenders
     assert not fixed, f"fixed, so remove from UNFIXED: {sorted(fixed)}"
+
+
+@pytest.mark.parametrize("same_version", [True, False])
+def test_a_learners_copy_over_a_shared_install_through_the_real_check(tmp_path, same_version):
+    """A hub: the kernel imports the installed course; the learner runs the check in a copy."""
+    copy = tmp_path / "course"
+    copy.mkdir()
+    shutil.copytree(REPO / "concurrency_lab", copy / "concurrency_lab")
+    shutil.copytree(REPO / "notebooks", copy / "notebooks")
+    shutil.copy(REPO / "pyproject.toml", copy)
+    if not same_version:
+        init = copy / "concurrency_lab" / "__init__.py"
+        text = init.read_text(encoding="utf-8")
+        init.write_text(text.replace("__version__ = ", "__version__ = '9' + "), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", "concurrency_lab", "check"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    if same_version:
+        assert last.startswith(("READY", "LIMITED")), done.stdout
+        assert "the same version as this copy" in done.stdout
+    else:
+        assert last.startswith("NOT READY: kernel uses another version of the course"), last

@@ -72,7 +72,7 @@ def test_summary_is_computed_from_the_fastest_samples():
             StartupRow("thread", "thread", (0.0002, 0.0001)),
             StartupRow("fork", "process", (0.004, 0.003)),
             StartupRow("spawn", "process", (0.09, 0.2)),
-            StartupRow("forkserver", "process", (0.005,)),
+            StartupRow("forkserver", "process", (0.005,), preloaded=True),
             StartupRow(FIRST_CHILD, "process", (0.15,)),
             StartupRow(NO_PRELOAD, "process", (0.04, 0.03)),
         ),
@@ -120,3 +120,28 @@ def test_a_process_that_does_not_finish_is_stopped(monkeypatch):
 def test_bad_arguments_start_nothing(kwargs, error, message):
     with pytest.raises(error, match=message):
         measure_startup(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("preloaded", "sentence", "shown"),
+    [
+        (True, "running and the lab's modules preloaded into it.", "forkserver\n(lab's preload)"),
+        (
+            False,
+            "running, started by earlier code in this kernel without the lab's preload.",
+            "forkserver\n(no preload)",
+        ),
+        (None, "Forkserver's number is with its server already running. ", "forkserver"),
+    ],
+)
+def test_the_forkserver_row_says_whether_the_lab_preload_reached_the_server(
+    preloaded, sentence, shown
+):
+    res = StartupResult(
+        rows=(
+            StartupRow("thread", "thread", (0.0001,)),
+            StartupRow("forkserver", "process", (0.005,), preloaded=preloaded),
+        )
+    )
+    assert sentence in res.summary() + " "
+    assert res.rows[1].shown == shown
