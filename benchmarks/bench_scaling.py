@@ -105,9 +105,9 @@ def main() -> None:
     rounds = ", ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(proc, thr))
     print(f"  per round, process/thread speedup: {rounds}")
 
-    scaling.scaling_experiment(workload="cpu", max_workers=max(2, cores), size_s=0.03)  # calibrates
+    scaling.scaling_experiment(workload="cpu", size_s=0.03)  # calibrates
     start = time.perf_counter()
-    scaling.scaling_experiment(workload="cpu", max_workers=max(2, cores), size_s=0.03)
+    scaling.scaling_experiment(workload="cpu", size_s=0.03)
     sweep_s = time.perf_counter() - start
     start = time.perf_counter()
     cl.gil.trace_handoff(2, duration_s=0.05)

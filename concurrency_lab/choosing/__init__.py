@@ -30,7 +30,12 @@ __getattr__, __dir__, __all__ = lazy_names(
         "guide": ["DecisionGuideResult", "decision_guide"],
         "coroutines": ["ManyWaitsResult", "many_waits"],
         "interpreters": ["InterpreterSweepResult", "find_interpreters", "interpreter_sweep"],
-        "dask_cost": ["DaskNotInstalledError", "DaskOverheadResult", "dask_overhead"],
+        "dask_cost": [
+            "DaskNotInstalledError",
+            "DaskOverheadResult",
+            "SharedMachineError",
+            "dask_overhead",
+        ],
         "plots": [
             "plot_dask_overhead",
             "plot_interpreter_sweeps",

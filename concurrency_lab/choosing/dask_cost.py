@@ -11,8 +11,9 @@ from the course folder.
 A ``LocalCluster`` listens on the loopback address without encryption or a password. On a
 machine shared with other users (a JupyterHub without separate network namespaces, say),
 anyone there could connect to it while it runs and submit tasks, which would run as you.
-The lab looks for other users' processes first and, if it finds any, warns and says so in
-the result.
+The lab looks for other users' processes first and, if it finds any, refuses to start the
+cluster (:class:`SharedMachineError`) unless you pass ``allow_shared=True``; the result then
+says so.
 
 Introduced in ``07-choosing-a-model.ipynb``.
 """
@@ -24,7 +25,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +40,7 @@ from .scripts import run_child
 __all__ = [
     "DaskNotInstalledError",
     "DaskOverheadResult",
+    "SharedMachineError",
     "dask_available",
     "dask_in_this_process",
     "dask_overhead",
@@ -49,6 +50,10 @@ __all__ = [
 
 class DaskNotInstalledError(LabError, ImportError):
     """The optional ``dask`` part of the course is not installed."""
+
+
+class SharedMachineError(LabError):
+    """Other users run programs here, so the lab did not start a password-less Dask cluster."""
 
 
 def dask_available() -> bool:
@@ -219,6 +224,7 @@ def dask_overhead(
     n_tiny: int = 200,
     start_method: StartMethodName | None = "spawn",
     timeout_s: float = 60.0,
+    allow_shared: bool = False,
 ) -> DaskOverheadResult:
     """Run the same CPU tasks on a local process pool and on a Dask ``LocalCluster``.
 
@@ -230,12 +236,16 @@ def dask_overhead(
         start_method: the pool's (Dask's workers use ``spawn`` by default, so ``"spawn"``
             compares like with like).
         timeout_s: limit for the whole measurement (its child is killed after that).
+        allow_shared: start the cluster even when other users run programs on this machine
+            (they could send it tasks while it listens, which would run as you).
 
     Returns:
         A :class:`DaskOverheadResult`; draw it with ``cl.choosing.plot_dask_overhead``.
 
     Raises:
         DaskNotInstalledError: Dask is missing; the message says how to add it.
+        SharedMachineError: other users run programs here and ``allow_shared`` is False;
+            nothing was started.
         WorkerTimeoutError: it overran ``timeout_s``; everything it started was killed.
 
     Introduced in ``07-choosing-a-model.ipynb``.
@@ -252,13 +262,15 @@ def dask_overhead(
     task_s = check_number(task_s, "task_s", low=0, high=5, unit=" seconds", low_open=True)
     method = check_start_method(start_method)
     timeout_s = check_timeout(timeout_s)
+    if not isinstance(allow_shared, bool):
+        raise TypeError(f"'allow_shared' must be True or False (got {allow_shared!r}).")
     users = other_users()
-    if users:
-        warnings.warn(
-            f"Other users run programs on this machine ({', '.join(users)}). The Dask cluster "
-            f"listens on 127.0.0.1 without a password for a few seconds: they could send it "
-            f"tasks meanwhile. On a shared machine, skip this part.",
-            stacklevel=2,
+    if users and not allow_shared:
+        raise SharedMachineError(
+            f"Other users run programs on this machine ({', '.join(users)}), so the lab did "
+            f"not start the Dask cluster: it listens on 127.0.0.1 without a password for a few "
+            f"seconds, and they could send it tasks that would run as you. Skip this part, or "
+            f"if you trust everyone here, call dask_overhead(allow_shared=True)."
         )
     units = max(calibrate(cpu_bound, task_s), calibrate(cpu_bound, task_s))
     code = (

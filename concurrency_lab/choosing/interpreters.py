@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import json
+import ntpath
 import os
 import re
 import shutil
@@ -33,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.machine import free_threaded_build, usable_cores
+from ..core.machine import free_threaded_build, gil_enabled, usable_cores
 from ..core.results import Result
 from ..core.validate import check_n_workers, check_number, check_timeout
 from .scripts import run_child
@@ -107,8 +108,14 @@ def _wanted_names() -> list[str]:
     return names
 
 
-def _unsafe_folder(folder: str) -> bool:
-    """A relative PATH entry, or a folder anybody may write into (a planted file could run)."""
+def _unsafe_folder(folder: str, platform: str = sys.platform) -> bool:
+    """A relative PATH entry, or a folder anybody may write into (a planted file could run).
+
+    On Windows only relative entries are refused: who may write into a folder is in its
+    access-control list, which the standard library cannot read.
+    """
+    if platform == "win32":
+        return not folder or not ntpath.isabs(folder)
     if not folder or not os.path.isabs(folder):
         return True
     if os.name != "posix":
@@ -126,6 +133,18 @@ def _from_path(path_env: str | None, which: Callable[..., str | None]) -> list[s
         if exe and not _unsafe_folder(os.path.dirname(exe)):
             found.append(exe)
     return found
+
+
+def _trusted_tool(
+    name: str, path_env: str | None, which: Callable[..., str | None], platform: str
+) -> str:
+    """The absolute path of a helper program (``uv``, ``py``) found on PATH, or ``""`` when
+    it is missing or sits in a folder where anybody could have planted it."""
+    exe = which(name, path=path_env)
+    if not exe:
+        return ""
+    folder = ntpath.dirname(exe) if platform == "win32" else os.path.dirname(exe)
+    return "" if _unsafe_folder(folder, platform) else str(exe)
 
 
 _PY_LINE = re.compile(r"^\s*-\S*?3\.(\d+)(t?)\S*\s+(?:\*\s+)?(.+?\.exe)\s*$", re.IGNORECASE)
@@ -184,11 +203,13 @@ def candidate_paths(
     once; the running interpreter never.
     """
     found = _from_path(path_env, which)
-    if platform == "win32" and which("py", path=path_env):
-        found += parse_py_list(_ask(run, ["py", "-0p"]))
-    if which("uv", path=path_env):
+    py = _trusted_tool("py", path_env, which, platform) if platform == "win32" else None
+    if py:
+        found += parse_py_list(_ask(run, [py, "-0p"]))
+    uv = _trusted_tool("uv", path_env, which, platform)
+    if uv:
         for request in ("3.13t", "3.14t", "3.14"):
-            exe = _ask(run, ["uv", "python", "find", request]).strip()
+            exe = _ask(run, [uv, "python", "find", request]).strip()
             if exe:
                 found.append(exe)
     found += _from_pyenv(home or os.path.expanduser("~"))
@@ -237,6 +258,21 @@ class InterpretersResult(Result):
 
     interpreters: tuple[InterpreterInfo, ...]
     searched: tuple[str, ...]
+
+    @property
+    def worth_sweeping(self) -> bool:
+        """Would :func:`interpreter_sweep` show more than lesson 02 did? Yes if another
+        interpreter was found, or this one runs without the GIL or has an interpreter pool.
+
+        >>> InterpretersResult((), ("PATH",)).worth_sweeping == (
+        ...     not gil_enabled() or sys.version_info >= (3, 14)
+        ... )
+        True
+        """
+        import concurrent.futures
+
+        here_is_new = not gil_enabled() or hasattr(concurrent.futures, "InterpreterPoolExecutor")
+        return bool(self.interpreters) or here_is_new
 
     def summary(self) -> str:
         where = ", ".join(self.searched)

@@ -347,8 +347,8 @@ def scaling_experiment(
 
     Sizes the work to take about ``size_s`` serially here (calibrated once per workload and
     size, then remembered) and to give every worker at least 10 units, and sweeps
-    :func:`~.maths.worker_counts` up to ``max_workers`` (default: the usable cores, at least 2;
-    at most ``lesson_processes(2)``, 16 on big machines). Introduced in ``02-the-gil.ipynb``.
+    :func:`~.maths.worker_counts` up to ``max_workers`` (default: the usable cores, at least 2
+    and at most ``lesson_processes(2)``, 16 on big machines). Introduced in ``02-the-gil.ipynb``.
 
     >>> r = scaling_experiment(workload="io", max_workers=2, kinds=("thread",), size_s=0.02,
     ...                        repeats=1)
@@ -369,7 +369,7 @@ def scaling_experiment(
     fn = SCALING_WORKLOADS[key][1]
     cap = max(2, lesson_processes(2))
     if max_workers is None:
-        max_workers = max(2, usable_cores())
+        max_workers = min(cap, max(2, usable_cores()))
     max_workers = check_whole(max_workers, "max_workers", low=1, high=cap)
     counts = worker_counts(max_workers)
     cached = (key, float(size_s))

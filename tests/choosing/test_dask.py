@@ -1,5 +1,5 @@
 """The optional Dask part: a clear message without it, a clean measurement with it, and a
-warning on machines shared with other users."""
+refusal (unless allowed) on machines shared with other users."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_other_login_users_are_found_system_accounts_are_not():
     assert other_users(processes=procs, platform="win32") == ()
 
 
-def test_a_shared_machine_gets_a_warning_and_the_result_says_so(monkeypatch):
+def test_a_shared_machine_is_refused_unless_allowed_and_the_result_says_so(monkeypatch):
     r = DaskOverheadResult(
         2,
         8,
@@ -86,7 +86,11 @@ def test_a_shared_machine_gets_a_warning_and_the_result_says_so(monkeypatch):
     if not dask_cost.dask_available():
         return
     monkeypatch.setattr(dask_cost, "other_users", lambda: ("alice",))
-    monkeypatch.setattr(dask_cost, "run_child", lambda *a, **k: (_ for _ in ()).throw(KeyError))
-    with pytest.warns(UserWarning, match=r"Other users run programs on this machine \(alice\)"):
-        with pytest.raises(KeyError):
-            cl.choosing.dask_overhead()
+    started = []
+    monkeypatch.setattr(dask_cost, "run_child", lambda *a, **k: started.append(a) or 1 / 0)
+    with pytest.raises(cl.choosing.SharedMachineError, match=r"this machine \(alice\), so the"):
+        cl.choosing.dask_overhead()
+    assert started == []  # refused before anything started
+    with pytest.raises(ZeroDivisionError):  # with the learner's consent it goes ahead
+        cl.choosing.dask_overhead(allow_shared=True)
+    assert len(started) == 1

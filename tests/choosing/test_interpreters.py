@@ -66,7 +66,7 @@ def test_windows_names_come_through_which_and_the_py_launcher(tmp_path):
         return "C:/Windows/py.exe" if name == "py" else None
 
     def run(args, **kw):
-        assert args == ["py", "-0p"]
+        assert args == ["C:/Windows/py.exe", "-0p"]  # by its full path
         out = f" -V:3.14t *        {launcher}\n -V:3.12          C:\\Python312\\python.exe\n"
         return subprocess.CompletedProcess(args, 0, out, "")
 
@@ -100,6 +100,28 @@ def test_uv_is_asked_when_installed(tmp_path):
 
     found = candidate_paths(which=which, run=run, platform="linux", home=str(tmp_path))
     assert asked == ["3.13t", "3.14t", "3.14"] and found == [str(uv_python)]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="world-writable folders are a POSIX notion")
+def test_a_planted_uv_is_never_run(tmp_path):
+    open_dir = tmp_path / "shared"
+    _exe(open_dir, "uv")
+    open_dir.chmod(0o777)
+
+    def run(args, **kw):
+        raise AssertionError(f"ran {args}")
+
+    assert candidate_paths(path_env=str(open_dir), run=run, home=str(tmp_path)) == []
+
+
+def test_a_relative_py_launcher_is_never_run_on_windows(tmp_path):
+    def which(name, path=None):
+        return "py.exe" if name == "py" else None
+
+    def run(args, **kw):
+        raise AssertionError(f"ran {args}")
+
+    assert candidate_paths(which=which, run=run, platform="win32", home=str(tmp_path)) == []
 
 
 def test_pyenv_and_pyenv_win_folders(monkeypatch, tmp_path):

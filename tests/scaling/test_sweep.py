@@ -191,3 +191,11 @@ def test_the_explorer_sweep_sizes_and_caps_its_work(monkeypatch):
         cl.scaling.scaling_experiment(workload="gpu")
     with pytest.raises(ValueError, match=r"'max_workers' must be a whole number between 1 and"):
         cl.scaling.scaling_experiment(max_workers=10_000)
+
+
+def test_the_default_sweep_on_a_64_core_machine_stays_within_the_cap(monkeypatch):
+    """Its default max_workers was the usable cores, which the cap then refused (> 16)."""
+    monkeypatch.setattr(sweep, "usable_cores", lambda: 64)
+    monkeypatch.setattr(sweep, "lesson_processes", lambda factor=1: 16)
+    r = sweep.scaling_experiment(workload="io", kinds=("thread",), size_s=0.02, repeats=1)
+    assert max(r.n_workers) == 16
