@@ -33,6 +33,9 @@ DEFAULT_PORT = 8888
 
 #: Environment variable that makes the browser test fail instead of skip (set in CI).
 REQUIRE_BROWSER_ENV = "CONCURRENCY_LAB_REQUIRE_BROWSER"
+#: nbval's limit for one notebook cell. The slowest lesson runs top to bottom in about half a
+#: minute here (docs/lesson-minutes.json), so a cell near this limit is a regression.
+NBVAL_CELL_TIMEOUT_S = 60
 
 
 def _course_root() -> Path:
@@ -177,12 +180,13 @@ def build_steps(root: Path, pytest_args: Sequence[str] = (), *, python: str = ""
         Step("Types (mypy; strict on the core)", (py, "-m", "mypy")),
         Step("Package tests, doctests, every notebook (nbval) and the browser test",
              (py, "-m", "pytest", "tests", "concurrency_lab", "notebooks", "--nbval-lax",
-              "--nbval-cell-timeout=120", "--ignore-glob=*_tasks.py", "--durations=30",
-              *pytest_args)),
+              f"--nbval-cell-timeout={NBVAL_CELL_TIMEOUT_S}", "--ignore-glob=*_tasks.py",
+              "--durations=30", *pytest_args)),
         Step("Every notebook again with spawn as the default start method (as on macOS and "
              "Windows)",
-             (py, "-m", "pytest", "notebooks", "--nbval-lax", "--nbval-cell-timeout=120",
-              "--default-start-method=spawn", "-p", "no:cacheprovider", "-q")),
+             (py, "-m", "pytest", "notebooks", "--nbval-lax",
+              f"--nbval-cell-timeout={NBVAL_CELL_TIMEOUT_S}", "--default-start-method=spawn",
+              "-p", "no:cacheprovider", "-q")),
     ]  # fmt: skip
 
 

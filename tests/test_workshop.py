@@ -48,6 +48,17 @@ def test_every_code_cell_was_measured(minutes):
     )
 
 
+def test_every_lesson_runs_in_about_a_minute(minutes):
+    """Top to bottom, as measured; one cell near nbval's limit would be a regression."""
+    from concurrency_lab.__main__ import NBVAL_CELL_TIMEOUT_S
+
+    for name, cells in minutes["measured"]["cells"].items():
+        total = sum(c["seconds"] for c in cells.values())
+        slowest = max(c["seconds"] for c in cells.values())
+        assert total <= 60, f"{name} runs {total:.0f} s top to bottom"
+        assert slowest <= NBVAL_CELL_TIMEOUT_S / 2, f"{name}: a cell took {slowest:.0f} s"
+
+
 def test_stored_minutes_are_what_the_method_gives_for_the_notebooks_now(minutes):
     assert minutes["method"] == lm.METHOD, FIX
     assert minutes["lessons"] == lm.table(minutes), FIX
@@ -119,6 +130,11 @@ def test_three_hour_plan_arithmetic(minutes, plans):
     assert content <= 150
     assert content + sum(s["minutes"] for s in three["slots"] if s["kind"] != "lesson") <= 180
     assert any(s["kind"] == "break" for s in three["slots"])
+    early = 180 - sum(s["minutes"] for s in three["slots"])
+    guide = " ".join(lm.GUIDE.read_text(encoding="utf-8").split())
+    assert f"The 3-hour plan below ends {early} minutes before its 3 hours" in guide
+    steps = [str(step["behind_min"]) for step in plans["cut_ladder"]["steps"]]
+    assert f"frees {', '.join(steps[:-1])} or {steps[-1]} minutes" in guide
 
 
 def test_full_day_fits_its_hours_and_teaches_every_core_path(minutes, plans):

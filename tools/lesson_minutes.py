@@ -92,7 +92,8 @@ STATED = re.compile(
 _STATED_ANY = re.compile(
     r"\*?Core path: about \d+ minutes(?:\. The \*\*Optional\*\* parts add about \d+, and "
     r"Exercise 3 \(homework\) about \d+\.\*|; parts marked \*\*Optional\*\* go further"
-    r"(?: \(about \d+ more\))?\.|; parts marked \*\*Optional\*\* add about \d+ more\.)"
+    r"(?: \(about \d+ more\))?\.|; parts marked \*\*Optional\*\* add about \d+ more\."
+    r"|; it has no optional parts\.)"
 )
 OPTIONAL_MARK = "**Optional:**"
 BEGIN, END = "<!-- lesson-minutes:begin -->", "<!-- lesson-minutes:end -->"
@@ -475,6 +476,8 @@ def stated_minutes(path: Path) -> list[str]:
 
 def stated_sentence(minutes: dict) -> str:
     """The sentence a lesson states its minutes in (tests/test_workshop.py checks it)."""
+    if not minutes["optional"]:
+        return f"Core path: about {minutes['core']} minutes; it has no optional parts."
     return (
         f"Core path: about {minutes['core']} minutes; parts marked **Optional** add about "
         f"{minutes['optional']} more."

@@ -82,15 +82,15 @@ def pipeline_explorer(
     n_producers: int = 2,
     n_consumers: int = 2,
     queue_size: int = 4,
-    item_cost_ms: float = 10.0,
-    make_cost_ms: float = 2.0,
+    item_cost_s: float = 0.01,
+    make_cost_s: float = 0.002,
     kind: str = "process",
 ) -> Explorer[PipelineResult]:
     """Sliders for producers, consumers, queue size and the time to make and to process
     an item; Run draws the pipeline's timeline and queue depth.
 
-    The sliders pass their values straight to :func:`run_pipeline` (milliseconds are
-    converted to its seconds). Introduced in ``06-ipc.ipynb``.
+    The sliders pass their values straight to :func:`run_pipeline`; the costs are given in
+    seconds, as there, and shown in milliseconds. Introduced in ``06-ipc.ipynb``.
     """
     ex: Explorer[PipelineResult] = Explorer(
         run_pipeline,
@@ -108,7 +108,7 @@ def pipeline_explorer(
                 "make",
                 0.0,
                 40.0,
-                value=make_cost_ms,
+                value=make_cost_s * 1e3,
                 step=1.0,
                 unit="ms per item",
                 scale=1e-3,
@@ -118,7 +118,7 @@ def pipeline_explorer(
                 "process",
                 0.0,
                 40.0,
-                value=item_cost_ms,
+                value=item_cost_s * 1e3,
                 step=1.0,
                 unit="ms per item",
                 scale=1e-3,

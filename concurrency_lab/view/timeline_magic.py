@@ -159,6 +159,8 @@ def _show(w: Any, failed: bool) -> None:
         display(w.plot())  # type: ignore[no-untyped-call]
     except Exception as exc:  # drawing must never hide the cell's own outcome
         print(f"(%%timeline could not draw the timeline: {type(exc).__name__}: {exc})")
+    # JupyterLab shows the image, not its text: print the computed sentence under it.
+    print(w.summary())
 
 
 def register(ipython: Any) -> None:

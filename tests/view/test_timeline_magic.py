@@ -50,6 +50,7 @@ def test_the_cell_runs_in_the_notebook_namespace_and_the_timeline_follows(shell)
     texts = [o.data.get("text/plain", "") for o in cap.outputs]
     assert texts[0] == "42"  # the cell's own value first ...
     assert texts[1] == w.summary()  # ... then the figure, whose text is the summary
+    assert cap.stdout.strip().endswith(w.summary())  # ... and the sentence printed under it
 
 
 def test_an_error_shows_the_partial_timeline_then_the_usual_traceback(shell):
@@ -59,6 +60,7 @@ def test_an_error_shows_the_partial_timeline_then_the_usual_traceback(shell):
     w = shell.user_ns[USER_NS_NAME]
     assert w.raised == "ZeroDivisionError: division by zero"
     assert [o.data["text/plain"] for o in cap.outputs] == [w.summary()]
+    assert w.summary() in cap.stdout
     assert "ZeroDivisionError" in cap.stdout + cap.stderr
 
 
@@ -121,9 +123,10 @@ def test_in_a_real_kernel_the_figure_is_a_png_with_the_summary_as_text():
     assert summary.startswith("2 threads used ")
     assert figure[0].data["text/plain"] == summary
     assert figure[0].metadata["image/png"]["alt"] == summary
+    assert [o.text.strip() for o in nb.cells[2].outputs if o.output_type == "stream"] == [summary]
     kinds = [o.output_type for o in nb.cells[4].outputs]
-    assert kinds == ["display_data", "error"]
-    assert nb.cells[4].outputs[1].ename == "RuntimeError"
+    assert kinds == ["display_data", "stream", "error"]
+    assert nb.cells[4].outputs[2].ename == "RuntimeError"
 
 
 @pytest.mark.slow
