@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -187,3 +188,21 @@ def test_unknown_names_fail_clearly():
         cl.nonsense  # noqa: B018
     with pytest.raises(AttributeError, match="grouped by lesson"):
         cl.check.nonsense  # noqa: B018
+
+
+_COLOUR_LITERAL = re.compile(
+    r"""(?:color|edgecolor|facecolor|markeredgecolor|markerfacecolor)["']?\s*[=:]\s*"""
+    r"""(?:[^,\n]*?\belse\s+)?["'](?:#[0-9A-Fa-f]{3,8}|black|white|gr[ae]y|k|w|0?\.\d+)["']"""
+)
+
+
+def test_plot_modules_take_their_colours_from_the_style():
+    """Greys and black carry meaning too: named in view.style (INK, EDGE, NEUTRAL, ...)."""
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path.name in ("style.py", "figure_checks.py"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _COLOUR_LITERAL.search(line):
+                offenders.append(f"{path.relative_to(PKG)}:{n}: {line.strip()}")
+    assert offenders == []

@@ -28,7 +28,7 @@ __all__ = [
     "plot_scenario_matrix",
 ]
 
-_NOISE_FACE = "#DDDDDD"
+_NOISE_FACE = style.FAINT
 
 
 def plot_scenario_matrix(matrix: MatrixResult, ax: Axes | None = None) -> Figure:
@@ -61,7 +61,7 @@ def plot_scenario_matrix(matrix: MatrixResult, ax: Axes | None = None) -> Figure
                         1,
                         1,
                         facecolor=_NOISE_FACE,
-                        edgecolor="#999999",
+                        edgecolor=style.NEUTRAL,
                         hatch="x",
                         linewidth=0,
                     )

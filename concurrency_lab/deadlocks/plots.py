@@ -20,7 +20,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..view.style import category, finish, new_axes, new_figure, text_color_on, worker_colors
+from ..view.style import (
+    EDGE,
+    PAPER,
+    category,
+    finish,
+    new_axes,
+    new_figure,
+    text_color_on,
+    worker_colors,
+)
 from .demos import StrategyComparisonResult
 from .graph import Deadlock, WaitForGraph, find_cycles, natural_key
 from .locks import LockEvent
@@ -330,7 +339,7 @@ def plot_lock_timeline(
             ax.broken_barh(
                 xs,
                 (y - 0.275, 0.55),
-                facecolors="white",
+                facecolors=PAPER,
                 edgecolors=colors[lk],
                 hatch="////",
                 linewidth=1.0,
@@ -343,7 +352,7 @@ def plot_lock_timeline(
     handles = [Patch(facecolor=colors[lk], edgecolor=_INK, label=f"holds {lk}") for lk in locks]
     handles.append(
         Patch(
-            facecolor="white",
+            facecolor=PAPER,
             edgecolor=_INK,
             hatch="////",
             label="hatched: waiting for it\n(colour = which lock)",
@@ -456,7 +465,7 @@ def plot_strategies(comparison: StrategyComparisonResult) -> Figure:
         (left, retries, "extra attempts (count)"),
         (right, waited, "time waiting for locks (ms)"),
     ):
-        bars = ax.bar(names, values, color=[s.color for s in styles], edgecolor="#333333")
+        bars = ax.bar(names, values, color=[s.color for s in styles], edgecolor=EDGE)
         for bar, style in zip(bars, styles):
             bar.set_hatch(style.hatch or None)
         ax.bar_label(bars, labels=[f"{v:.0f}" for v in values], fontsize=8)
@@ -471,11 +480,11 @@ def plot_strategies(comparison: StrategyComparisonResult) -> Figure:
         handles=[
             Patch(
                 facecolor=stuck.color,
-                edgecolor="#333333",
+                edgecolor=EDGE,
                 hatch=stuck.hatch,
                 label="deadlocked (rescued by the watchdog)",
             ),
-            Patch(facecolor=ok.color, edgecolor="#333333", label="no deadlock"),
+            Patch(facecolor=ok.color, edgecolor=EDGE, label="no deadlock"),
         ],
         fontsize=8,
         loc="upper left",

@@ -15,7 +15,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..scaling.maths import NO_GAIN
-from ..view.style import category, finish, new_axes, text_color_on, worker_styles
+from ..view.style import (
+    EDGE,
+    FAINT,
+    NEUTRAL,
+    NOTE,
+    PAPER,
+    category,
+    finish,
+    new_axes,
+    text_color_on,
+    worker_styles,
+)
 from .convoy import ConvoyResult
 from .handoff import HandoffResult
 from .speedups import ThreadScalingResult, ThreadsVsProcessesResult
@@ -33,8 +44,8 @@ __all__ = [
 def _no_gain_band(ax: Axes, n: int) -> None:
     """The 'no gain' band around 1x and the 'perfect: n x' line, labelled for the legend."""
     ideal = category("ideal")
-    ax.axhspan(1 - NO_GAIN, 1 + NO_GAIN, color="0.85", zorder=0, label="no gain (1x ± 15 %)")
-    ax.axhline(1, color="0.35", ls=":", lw=1)
+    ax.axhspan(1 - NO_GAIN, 1 + NO_GAIN, color=FAINT, zorder=0, label="no gain (1x ± 15 %)")
+    ax.axhline(1, color=NOTE, ls=":", lw=1)
     ax.axhline(n, color=ideal.color, ls=ideal.linestyle, lw=1.2, label=f"perfect: {n}x")
 
 
@@ -136,7 +147,7 @@ def plot_thread_scaling(result: ThreadScalingResult, ax: Axes | None = None) -> 
             bbox={"facecolor": style.color, "edgecolor": "none", "pad": 1},
         )
     handles = [
-        Patch(facecolor=holds.color, edgecolor="#333333", hatch=holds.hatch, label="holds the GIL"),
+        Patch(facecolor=holds.color, edgecolor=EDGE, hatch=holds.hatch, label="holds the GIL"),
         Patch(facecolor=releases.color, edgecolor="none", label="releases the GIL"),
         *ax.get_legend_handles_labels()[0],
     ]
@@ -189,8 +200,8 @@ def plot_handoff(
     ax.grid(axis="x", alpha=0.3)
     ax.legend(
         handles=[
-            Patch(facecolor="0.5", label="bar: running Python"),
-            Patch(facecolor="white", edgecolor="0.5", label="gap: waiting for the GIL (or a core)"),
+            Patch(facecolor=NEUTRAL, label="bar: running Python"),
+            Patch(facecolor=PAPER, edgecolor=NEUTRAL, label="gap: waiting for the GIL (or a core)"),
         ],
         fontsize=8,
         loc="upper left",
@@ -270,7 +281,7 @@ def plot_probe_latency(result: ConvoyResult, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("how late the probe woke up (ms, log scale)")
     ax.set_ylabel("share of its wake-ups (%)")
     handles, labels = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], color="0.3", ls=":", lw=1.5))
+    handles.append(Line2D([], [], color=NOTE, ls=":", lw=1.5))
     labels.append("dotted: that run's switch interval")
     ax.legend(handles, labels, fontsize=8)
     ax.grid(alpha=0.3)

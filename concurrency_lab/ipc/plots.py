@@ -143,7 +143,7 @@ def _phase_patch(phase: str) -> Patch:
     cat = style.category(name)
     return Patch(
         facecolor=cat.color,
-        edgecolor="#333333" if cat.hatch else "white",
+        edgecolor=style.EDGE if cat.hatch else style.PAPER,
         hatch=cat.hatch or None,
         label=label,
     )
@@ -184,7 +184,7 @@ def plot_pipeline_timeline(
                     bars,
                     (y - 0.35, 0.7),
                     facecolors=cat.color,
-                    edgecolor="#333333",
+                    edgecolor=style.EDGE,
                     hatch=cat.hatch,
                     linewidth=0,
                 )
@@ -194,7 +194,7 @@ def plot_pipeline_timeline(
                     bars,
                     (y - 0.35, 0.7),
                     facecolors=[shades[k % 2] for k in range(len(bars))],
-                    edgecolor="white",
+                    edgecolor=style.PAPER,
                     linewidth=0.6,
                 )
     ax.set_yticks(range(len(rows)), rows)

@@ -56,7 +56,7 @@ def plot_oversubscription(
     for x, label, total, runs in zip(xs, labels, result.total_s, result.totals_s):
         fill = looks[label].fill()
         left.bar(x, total, width=0.6, **fill)
-        left.plot([x] * len(runs), runs, linestyle="none", marker="o", color="black", ms=4)
+        left.plot([x] * len(runs), runs, linestyle="none", marker="o", color=style.INK, ms=4)
         left.annotate(
             f"{total:.2f} s",
             (x, total / 2),

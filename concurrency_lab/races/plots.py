@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..view.style import OKABE_ITO, Category, category, finish, new_axes, text_color_on
+from ..view.style import EDGE, OKABE_ITO, Category, category, finish, new_axes, text_color_on
 from .counters import LostUpdatesResult
 from .primitives import PrimitiveDemoResult
 from .schedules import InterleavingsResult
@@ -160,7 +160,7 @@ def _span_style(label: str, k: int) -> dict[str, Any]:
         return {**category("waiting").fill(), "label": label}
     return {
         "facecolor": _WORK_COLORS[k % len(_WORK_COLORS)],
-        "edgecolor": "#333333",
+        "edgecolor": EDGE,
         "hatch": _WORK_HATCHES[k % len(_WORK_HATCHES)] or None,
         "label": label,
     }
@@ -195,7 +195,7 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
         ax.plot(
             [(s.start_ns - t0) / 1e6, (s.end_ns - t0) / 1e6],
             [y, y],
-            color="#333333",
+            color=EDGE,
             lw=0.8,
             zorder=0.5,
         )
@@ -220,7 +220,7 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
                 marker="D",
                 markersize=7,
                 color=st["facecolor"],
-                markeredgecolor="#333333",
+                markeredgecolor=EDGE,
             )
             continue
         as_bar.add(s.label)
@@ -247,7 +247,7 @@ def plot_primitive_demo(demo: PrimitiveDemoResult, ax: Axes | None = None) -> Fi
                     linestyle="none",
                     marker="D",
                     color=styles[lb]["facecolor"],
-                    markeredgecolor="#333333",
+                    markeredgecolor=EDGE,
                     label=f"{lb} (too short to draw as a bar)",
                 )
             )

@@ -10,7 +10,7 @@ from typing import Literal
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..view.style import category, finish, new_axes
+from ..view.style import EDGE, NOTE, category, finish, new_axes
 from .maths import amdahl_speedup
 from .results import AmdahlFitResult, ScalingResult, plural
 
@@ -24,7 +24,7 @@ def _mark_cores(ax: Axes, result_cores: int, physical: int | None, top: float) -
     for x, text in ((result_cores, "usable core"), (physical, "physical core")):
         if x is None or x > top:
             continue
-        ax.axvline(x, color="0.3", ls=":", lw=1.2)
+        ax.axvline(x, color=NOTE, ls=":", lw=1.2)
         ax.annotate(
             plural(text, x),
             (x, 0.0),
@@ -32,7 +32,7 @@ def _mark_cores(ax: Axes, result_cores: int, physical: int | None, top: float) -
             xytext=(4, 4),
             textcoords="offset points",
             fontsize=9,
-            color="0.2",
+            color=EDGE,
         )
 
 
@@ -181,7 +181,7 @@ def plot_amdahl(fit: AmdahlFitResult, ax: Axes | None = None, *, max_workers: in
             textcoords="offset points",
             ha="right",
             fontsize=9,
-            color="0.2",
+            color=EDGE,
         )
     point = category("process").line()
     point["label"] = "your measurement (median; bar: the repeats)"

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ..view.style import category, finish, new_axes, worker_styles
+from ..view.style import INK, category, finish, new_axes, worker_styles
 from .memory import MemoryResult
 from .startup import StartupResult
 
@@ -48,7 +48,7 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
         ms = [s * 1e3 for s in row.samples_s]
         ax.plot(ms, [y] * len(ms), **style)
         best = row.best_s * 1e3
-        ax.plot([best], [y], marker="|", color="black", markersize=18, markeredgewidth=2)
+        ax.plot([best], [y], marker="|", color=INK, markersize=18, markeredgewidth=2)
         ratio = "" if row.label == "thread" else f" · {best / thread_ms:,.0f}× a thread"
         ax.annotate(
             f"{_ms(row.best_s)}{ratio}",
@@ -71,7 +71,7 @@ def plot_startup(result: StartupResult, ax: Axes | None = None) -> Figure:
     handles = [
         Line2D([], [], **{**category("thread").line(), "linestyle": "none", "label": "thread"}),
         Line2D([], [], **{**category("process").line(), "linestyle": "none", "label": "process"}),
-        Line2D([], [], marker="|", color="black", linestyle="none", markersize=12,
+        Line2D([], [], marker="|", color=INK, linestyle="none", markersize=12,
                markeredgewidth=2, label="fastest try"),
     ]  # fmt: skip
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)

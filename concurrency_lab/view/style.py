@@ -54,7 +54,13 @@ __all__ = [
     "CATEGORIES",
     "CONTRASTS",
     "DIVERGING",
+    "EDGE",
+    "FAINT",
+    "INK",
+    "NEUTRAL",
+    "NOTE",
     "OKABE_ITO",
+    "PAPER",
     "SEQUENTIAL",
     "Category",
     "ColorsUsed",
@@ -91,6 +97,20 @@ OKABE_ITO: tuple[str, ...] = (
 _BLUE, _ORANGE, _GREEN, _VERMILLION, _PURPLE, _SKY, _YELLOW, _BLACK = OKABE_ITO
 _LIGHT_GREY = "#BBBBBB"
 _MID_GREY = "#888888"
+
+# Neutral inks: they carry no category, so plot modules use these names, not colour literals.
+#: The one data line that matters most in a figure (e.g. how many cores were busy).
+INK = "#000000"
+#: Outlines of bars, patches and markers.
+EDGE = "#333333"
+#: Small text under or beside the data.
+NOTE = "#444444"
+#: Reference lines and marks (the number of cores, "alive" lines, a fastest try).
+NEUTRAL = _MID_GREY
+#: Fills that mean "not a result" (a cell too noisy to read).
+FAINT = "#DDDDDD"
+#: The figure's background, for gaps and blank fills.
+PAPER = "#FFFFFF"
 
 #: Colour map for values with a natural order from low to high (e.g. time, a count).
 SEQUENTIAL = "cividis"

@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from ..core.runners import Run
 from ..core.tracing import Span, together_s
-from .style import finish, new_axes, text_color_on, worker_styles
+from .style import NOTE, finish, new_axes, text_color_on, worker_styles
 
 __all__ = ["plot_timeline"]
 
@@ -114,7 +114,7 @@ def plot_timeline(
                             ha="center",
                             va="bottom" if nested else "center",
                             fontsize=7 if nested else 8,
-                            color="0.25" if nested else text_color_on(styles[s.pid].color),
+                            color=NOTE if nested else text_color_on(styles[s.pid].color),
                             clip_on=True,
                         )
     ax.set_yticks(range(len(rows)), rows)

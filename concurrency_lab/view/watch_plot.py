@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .style import category, finish, new_figure
+from .style import EDGE, INK, NEUTRAL, NOTE, category, finish, new_figure
 
 __all__ = ["SOLID_SHARE", "plot_watch"]
 
@@ -85,7 +85,7 @@ def _draw_lanes(ax: Axes, result: Any, edges: list[float], scale: float) -> None
         pale = _stretches(scaled, shares, PALE_SHARE, SOLID_SHARE)
         fill = {"facecolor": style.color, "hatch": style.hatch or None, "linewidth": 0}
         if style.hatch:
-            fill["edgecolor"] = "#333333"
+            fill["edgecolor"] = EDGE
         if pale:
             ax.broken_barh(pale, (y - 0.22, 0.44), alpha=_PALE_ALPHA, **fill)
         if solid:
@@ -106,15 +106,15 @@ def _legend(ax: Axes, result: Any, step_s: float) -> None:
             Patch(
                 facecolor=style.color,
                 hatch=style.hatch or None,
-                edgecolor="#333333" if style.hatch else style.color,
+                edgecolor=EDGE if style.hatch else style.color,
                 label=f"{kind} on a CPU" if sampled else f"{kind} (CPU total)",
             )
         )
     if sampled and kinds:
         pale = f"on a CPU for part of a {step_s * 1e3:.2g} ms step"
-        handles.append(Patch(facecolor="#888888", alpha=_PALE_ALPHA, label=pale))
+        handles.append(Patch(facecolor=NEUTRAL, alpha=_PALE_ALPHA, label=pale))
     if kinds:
-        handles.append(Line2D([], [], color="#888888", linewidth=1.2, label="alive"))
+        handles.append(Line2D([], [], color=NEUTRAL, linewidth=1.2, label="alive"))
         ax.legend(handles=handles, loc="center", fontsize="small", frameon=False)
     ax.set_axis_off()
 
@@ -148,8 +148,8 @@ def _draw_busy(ax: Axes, result: Any, edges: list[float], scale: float, unit: st
         )
         ax.set_axis_off()
         return
-    ax.stairs(busy, [e * scale for e in edges], color="#000000", linewidth=1.0, label="busy")
-    ax.axhline(result.cores, color="#888888", linestyle="--", linewidth=1)
+    ax.stairs(busy, [e * scale for e in edges], color=INK, linewidth=1.0, label="busy")
+    ax.axhline(result.cores, color=NEUTRAL, linestyle="--", linewidth=1)
     ax.text(
         edges[-1] * scale,
         result.cores,
@@ -157,7 +157,7 @@ def _draw_busy(ax: Axes, result: Any, edges: list[float], scale: float, unit: st
         va="center",
         ha="left",
         fontsize="small",
-        color="#444444",
+        color=NOTE,
     )
     ax.set_ylim(0, max(result.cores, max(busy, default=0.0)) * 1.15 + 0.05)
     ax.set_ylabel("cores")
@@ -180,7 +180,7 @@ def _draw_totals(ax: Axes, result: Any) -> None:
             height=0.6,
             color=style.color,
             hatch=style.hatch or None,
-            edgecolor="#333333" if style.hatch else style.color,
+            edgecolor=EDGE if style.hatch else style.color,
         )
         shown = f"{w.cpu_s:.2f} s" if w.cpu_s >= 0.005 else f"{w.cpu_s * 1e3:.1f} ms"
         ax.text(w.cpu_s + top * 0.03, y, shown, va="center", fontsize="small")
@@ -261,5 +261,5 @@ def plot_watch(result: Any, ax: Axes | None = None) -> Figure:
     busy.set_xlabel("")
     fig.suptitle(_title(result))
     if result.note:
-        fig.text(0.01, 0.0, result.note, fontsize="small", color="#444444", va="bottom", wrap=True)
+        fig.text(0.01, 0.0, result.note, fontsize="small", color=NOTE, va="bottom", wrap=True)
     return finish(fig, summary=result.summary())
