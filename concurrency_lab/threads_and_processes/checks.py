@@ -29,8 +29,13 @@ __all__ = ["cube_in_spawn", "results_from_processes", "start_then_join"]
 _START_THEN_JOIN = "threads_and_processes.start_then_join"
 _CUBE = "threads_and_processes.cube_in_spawn"
 _RESULTS = "threads_and_processes.results_from_processes"
-#: Work units of cl.cpu_bound the results exercise asks for (about 1 ms each).
-RESULTS_UNITS = (60, 20, 40, 20)
+#: Work units of cl.cpu_bound the results exercise asks for (about 1 ms each): every task
+#: takes several times what starting a process costs, so starting one is not mistaken for work.
+RESULTS_UNITS = (180, 60, 120, 60)
+#: A process counts as having worked if it used at least this share of the CPU time of the
+#: process that used the most (starting an idle pool worker costs 20-30 ms of CPU when it
+#: forks from a large notebook kernel; the smallest task costs about 60 ms).
+WORKED_SHARE = 0.3
 #: Seconds a learner's function may take (a spawned process can take seconds to start on a
 #: Windows machine whose antivirus scans it).
 CHECK_TIMEOUT_S = 60.0
@@ -387,7 +392,9 @@ def _computed_together(watched: Any, procs: list[Any]) -> bool | None:
     2-worker pool per item has two processes alive while only one of them works, and the
     working ones (one per pool) live one after another. Each process that used at least 10 ms
     of CPU gets its working stretch: from when it had used 10 % of its CPU time to when it
-    had used 90 % (from the watcher's samples). Two stretches that overlap mean two
+    had used 90 % (from the watcher's samples). A process that used less than
+    :data:`WORKED_SHARE` of the busiest one's CPU time only started (a fork worker copies
+    pages of a large parent: tens of ms) and is left out. Two stretches that overlap mean two
     processes computed together; a busy machine stretches them but cannot pull apart the
     stretches of one pool's workers, nor join those of pools started one after another.
     Where the platform gives only CPU totals, two working processes alive together for a
@@ -395,7 +402,8 @@ def _computed_together(watched: Any, procs: list[Any]) -> bool | None:
     """
     if any(w.cpu_s is None for w in procs):
         return None
-    working = [w for w in procs if w.cpu_s >= 0.010]
+    most = max(w.cpu_s for w in procs)
+    working = [w for w in procs if w.cpu_s >= max(0.010, WORKED_SHARE * most)]
     stretches = []
     for w in working:
         times, cum = w.sample_s, w.cpu_seen_s

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
@@ -253,3 +254,30 @@ def test_the_check_says_when_it_cannot_watch():
     with cl.watch():
         fb = check.results_from_processes(pool_of_two)
     assert not fb.ok and "Run this check in a cell without %%timeline" in fb.message
+
+
+def _worker(begin_s, end_s, work_s):
+    """A watched process sampled every 5 ms: 20 ms of CPU to start (a fork copying pages of a
+    large parent), then ``work_s`` of computing spread up to ``end_s``."""
+    times = [round(begin_s + i * 0.005, 3) for i in range(round((end_s - begin_s) / 0.005) + 1)]
+    cpu = [min(t - begin_s, 0.02) for t in times]
+    span = max(end_s - begin_s - 0.02, 1e-9)
+    cpu = [c + work_s * max(0.0, t - begin_s - 0.02) / span for c, t in zip(cpu, times)]
+    return SimpleNamespace(cpu_s=cpu[-1], sample_s=times, cpu_seen_s=cpu, start_s=begin_s)
+
+
+def test_a_pool_worker_that_only_started_is_not_counted_as_working():
+    """A new 2-worker fork pool per item, in a large kernel: the idle worker of each pool spends
+    20-30 ms of CPU copying pages as it starts, beside the one that computes (seen in a probe
+    with 2 million objects in the parent; the check passed this wrong answer before)."""
+    from concurrency_lab.threads_and_processes.checks import _computed_together
+
+    watched = SimpleNamespace(resolution="samples", wall_s=1.0)
+    pools = []
+    for begin, work_s in [(0.0, 0.18), (0.25, 0.06), (0.35, 0.12), (0.5, 0.06)]:
+        end = begin + 0.02 + work_s
+        pools += [_worker(begin, end, work_s), _worker(begin, end, 0.0)]
+    assert _computed_together(watched, pools) is False
+    # Two processes computing at the same time are what a right answer looks like.
+    both = [_worker(0.0, 0.2, 0.18), _worker(0.0, 0.2, 0.12)]
+    assert _computed_together(watched, both) is True
