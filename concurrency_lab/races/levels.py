@@ -55,6 +55,19 @@ def _increment(n: int = 1, *, lock: bool = False) -> _Steps:
     return body
 
 
+def _locked_steps() -> _Steps:
+    """The read and the write each under the lock, with the lock let go in between."""
+    return [
+        ("acquire", "lock"),
+        ("load", "counter", "tmp"),
+        ("release", "lock"),
+        ("add", "tmp", 1),
+        ("acquire", "lock"),
+        ("store", "counter", "tmp"),
+        ("release", "lock"),
+    ]
+
+
 def _book(k: int, *, lock: bool) -> _Steps:
     check_and_act: _Steps = [
         ("load", "seat_free", "free"),
@@ -285,6 +298,22 @@ def _levels() -> dict[str, Level]:
             _outcome_is("counter=2"),
             "One thread's stale store can erase more than one update of the other: a lost "
             "update costs whatever the other thread did in between.",
+        ),
+        Level(
+            "a lock on each step",
+            program(
+                _locked_steps(),
+                _locked_steps(),
+                shared={"counter": 0},
+                title="a lock on each step",
+                goal="every read and every write of counter is inside the lock, but the lock is "
+                "let go between them.",
+            ),
+            "Make the counter end at 1, although no thread touches counter without the lock.",
+            _outcome_is("counter=1"),
+            "The lock kept each step whole, not the update: the other thread read between "
+            "this one's locked read and its locked write. A lock protects a read-modify-write "
+            "only when all of it sits inside one acquire ... release.",
         ),
     ]
     return {lv.name: lv for lv in levels}

@@ -308,6 +308,7 @@ def test_the_ladder_levels_and_which_can_be_won():
         "stolen wake-up": True,
         "stolen wake-up, while loop": False,
         "two increments each": True,
+        "a lock on each step": True,
     }
     assert all(lv.challenge.endswith(("(Can you?)", ".", ")")) for lv in cl.races.LEVELS.values())
     assert str(levels.level("lost update")).startswith("Challenge: Make the counter end at 1")
