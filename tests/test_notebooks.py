@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import ast
-import builtins
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import notebook_deps as deps  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 LESSONS = [nb for nb in NOTEBOOKS if not nb.name.startswith("00-")]
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
@@ -24,9 +27,7 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _source(cell: dict) -> str:
-    src = cell["source"]
-    return src if isinstance(src, str) else "".join(src)
+_source = deps.source
 
 
 COURSE = [
@@ -88,38 +89,6 @@ def _tags(cell: dict) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def _python(cell: dict) -> tuple[str, set[str]]:
-    """The cell's Python (magics removed) and the names its magics define."""
-    lines = _source(cell).splitlines()
-    defined: set[str] = set()
-    if lines and lines[0].startswith("%%worker_module"):
-        defined.add(lines[0].split()[1])
-        lines = lines[1:]
-    elif lines and lines[0].startswith("%%"):
-        lines = lines[1:]
-    body = [ln for ln in lines if not ln.lstrip().startswith(("%", "!"))]
-    return "\n".join(body), defined
-
-
-def _names(cell: dict) -> tuple[set[str], set[str]]:
-    """``(defined, used)`` top-level names of a code cell."""
-    code, defined = _python(cell)
-    tree = ast.parse(code)
-    used: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, ast.arg):
-            defined.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            defined.add(node.name)
-    return defined, used - set(dir(builtins))
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_optional_parts_are_marked_where_they_begin(path):
     """An optional part is a run of cells tagged "optional"; its first cell says so."""
@@ -137,31 +106,10 @@ def test_optional_parts_are_marked_where_they_begin(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_core_path_needs_nothing_from_an_optional_part(path):
     """Skipping every optional part must leave no later core cell without a name it uses."""
-    core_defined: set[str] = set()
-    optional_only: dict[str, int] = {}
-    problems = []
-    for i, cell in enumerate(_load(path)["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        defined, used = _names(cell)
-        if "optional" in _tags(cell):
-            for name in defined - core_defined:
-                optional_only.setdefault(name, i)
-            continue
-        for name in sorted(used - defined - core_defined):
-            if name in optional_only:
-                problems.append(
-                    f"core cell {i} uses {name!r}, set only in optional cell {optional_only[name]}"
-                )
-        core_defined |= defined
-        src = _source(cell)
-        if re.search(r"^%%(timeline|worker_module)", src, re.M):
-            assert "%load_ext concurrency_lab" in "".join(
-                _source(c)
-                for c in _load(path)["cells"][: i + 1]
-                if c["cell_type"] == "code" and "optional" not in _tags(c)
-            ), f"core cell {i} uses a magic before a core cell runs %load_ext concurrency_lab"
-    assert not problems, "\n".join(problems)
+    cells = _load(path)["cells"]
+    core = [c.get("id") for c in cells if "optional" not in _tags(c)]
+    problems = deps.missing_after_cut(cells, core)
+    assert not problems, "skipping the optional parts: " + "; ".join(map(str, problems))
 
 
 _STDLIB_CALL = re.compile(
@@ -178,6 +126,6 @@ def test_every_lesson_runs_plain_stdlib_concurrency_code(path):
     cells = [
         c
         for c in _load(path)["cells"]
-        if c["cell_type"] == "code" and _STDLIB_CALL.search(_python(c)[0])
+        if c["cell_type"] == "code" and _STDLIB_CALL.search(deps.cell_python(c)[0])
     ]
     assert len(cells) >= 3, f"only {len(cells)} code cells use the stdlib concurrency API"

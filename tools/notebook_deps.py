@@ -1,14 +1,14 @@
 """What each code cell of a lesson needs from earlier cells, and what skipping cells breaks.
 
-The same reading of a cell as ``tests/test_notebooks.py`` (names a cell defines and uses, by
-its syntax tree, with its magics taken out), plus what the magics themselves define:
+A cell is read by its syntax tree, with its magics taken out (names it defines and uses),
+plus what the magics themselves define:
 ``%%worker_module NAME`` defines ``NAME`` and ``%%timeline`` defines ``_timeline``. A cell
 that starts with ``%%timeline`` or ``%%worker_module`` needs an earlier cell that ran
 ``%load_ext concurrency_lab``.
 
-Used by ``tools/workshop.py`` (which variables each exercise needs after a restart) and by
+Used by ``tools/workshop.py`` (which variables each exercise needs after a restart), by
 ``tests/test_workshop.py`` (no cut of the workshop plans leaves a kept cell without what it
-needs).
+needs) and by ``tests/test_notebooks.py`` (skipping the optional parts breaks no core cell).
 """
 
 from __future__ import annotations
